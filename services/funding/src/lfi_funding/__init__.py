@@ -1,0 +1,1 @@
+"""Local First Inclusion funding service."""

@@ -1,0 +1,1 @@
+"""Local First Inclusion shared library: the mechanisms every service stands on."""

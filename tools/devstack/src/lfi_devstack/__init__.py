@@ -1,0 +1,1 @@
+"""Local development stack for the Local First Inclusion platform."""
