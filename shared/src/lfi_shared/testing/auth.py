@@ -1,0 +1,1 @@
+"""Auth test fixtures (a local signing key, a token factory)."""

@@ -1,0 +1,101 @@
+"""Pytest plugin (loaded from the workspace's pytest configuration).
+
+The whole suite runs in a database and a NATS namespace of its own, made at the start of the
+session and removed at the end, so a running ``make run`` stack is never touched:
+
+* ``LFI_TEST_PG_ADMIN_URL`` — an administrator DSN on the server to use
+  (default ``postgresql://postgres@127.0.0.1:5432/postgres``);
+* ``LFI_TEST_NATS_URL`` — the NATS server (default ``nats://127.0.0.1:4222``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from lfi_shared import provisioning
+
+TEST_ROLE_PASSWORD = "lfi-test-only"
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    name: str
+    admin_dsn: str  # asyncpg DSN, administrator, connected to the test database
+
+    def role_url(self, role: str, password: str = TEST_ROLE_PASSWORD) -> str:
+        return provisioning.role_url(self.admin_dsn, role=role, password=password)
+
+
+def _admin_url() -> str:
+    return os.environ.get("LFI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A short id naming this test session's database and NATS namespace."""
+    return secrets.token_hex(4)
+
+
+@pytest.fixture(scope="session")
+async def test_database(run_id: str) -> AsyncIterator[TestDatabase]:
+    admin = _admin_url()
+    name = f"lfi_test_{run_id}"
+    await provisioning.ensure_database(admin, name)
+    db_admin = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield TestDatabase(name=name, admin_dsn=db_admin)
+    finally:
+        await provisioning.drop_database(admin, name)
+
+
+SchemaFactory = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+async def make_service_schema(test_database: TestDatabase) -> SchemaFactory:
+    """``await make_service_schema("referrals")`` → URL for role ``lfi_referrals`` on that schema."""
+
+    async def make(schema: str) -> str:
+        role = f"lfi_{schema}"
+        await provisioning.ensure_service_schema(
+            test_database.admin_dsn, schema=schema, role=role, password=TEST_ROLE_PASSWORD
+        )
+        return test_database.role_url(role)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    return os.environ.get("LFI_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture(scope="session")
+async def nats_namespace(run_id: str, nats_url: str) -> AsyncIterator[str]:
+    """A NATS namespace for this session; its streams are deleted at the end."""
+    namespace = f"t{run_id}"
+    yield namespace
+    import nats
+
+    try:
+        nc = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=1)
+    except Exception:  # the server may have gone; nothing to clean then
+        return
+    try:
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            if info.config.name and info.config.name.startswith(namespace.upper() + "_"):
+                await js.delete_stream(info.config.name)
+    finally:
+        await nc.close()
+
+
+# Fixtures of the other mechanisms, registered through this one plugin.
+from lfi_shared.testing.auth import *  # noqa: E402,F403
+from lfi_shared.testing.nats import *  # noqa: E402,F403
