@@ -60,6 +60,8 @@ class ServiceSettings(BaseSettings):
     auth_leeway_s: int = Field(default=30, ge=0, le=300)
 
     # HTTP.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -1,0 +1,1 @@
+"""Tables of the events service, in its own schema."""

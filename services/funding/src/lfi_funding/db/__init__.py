@@ -1,0 +1,1 @@
+"""Tables of the funding service, in its own schema."""

@@ -1,0 +1,1 @@
+"""Tables of the placements service, in its own schema."""

@@ -1,0 +1,17 @@
+"""SQLAlchemy models of the placements service; every table lives in the ``placements`` schema."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from lfi_shared.db import make_metadata
+from lfi_shared.platform_tables import add_platform_tables
+
+SCHEMA = "placements"
+
+
+class Base(DeclarativeBase):
+    metadata = make_metadata(SCHEMA)
+
+
+platform = add_platform_tables(Base.metadata)

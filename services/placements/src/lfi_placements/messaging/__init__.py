@@ -1,0 +1,1 @@
+"""Messaging layer of the placements service."""

@@ -1,0 +1,20 @@
+"""``python -m lfi_referrals serve|migrate|downgrade|seed``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lfi_shared.cli import service_main
+from lfi_referrals.seed import seed
+from lfi_referrals.settings import get_settings
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+if __name__ == "__main__":
+    raise SystemExit(service_main(
+        name="referrals",
+        settings_factory=get_settings,
+        app_factory="lfi_referrals.main:create_app",
+        service_dir=SERVICE_DIR,
+        seed=seed,
+    ))

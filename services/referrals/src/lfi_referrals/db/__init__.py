@@ -1,0 +1,1 @@
+"""Tables of the referrals service, in its own schema."""

@@ -1,0 +1,25 @@
+"""Settings of the referrals service (environment variables prefixed ``LFI_REFERRALS_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import SettingsConfigDict
+
+from lfi_shared.settings import DEV_DATABASE_PASSWORD, ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="LFI_REFERRALS_", extra="ignore", frozen=True)
+
+    service_name: str = "referrals"
+    db_schema: str = "referrals"
+    database_url: str = (
+        f"postgresql+asyncpg://lfi_referrals:{DEV_DATABASE_PASSWORD}@127.0.0.1:5432/lfi"
+    )
+    port: int = 8001
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Logs, request and trace ids, metrics and health for every service."""
