@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 
+from lfi_shared.auth.tokens import TokenValidator
 from lfi_shared.db import Database
 from lfi_shared.http.problems import install_problem_handlers
 from lfi_shared.nats_connection import NatsConnection
@@ -114,6 +115,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.token_validator = TokenValidator(settings)
     install_problem_handlers(app)
 
     checks: dict[str, ReadinessCheck] = {}
