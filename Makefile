@@ -6,6 +6,7 @@
 #   make migrate                   database, roles, schemas and every service's migrations
 #   make token ROLE=la_admin [URN=123456] [ZONE=north]   a development bearer token
 #   make lint                      ruff and mypy
+#   make client                    the frontend's TypeScript types from the merged OpenAPI
 #   make clean-local               remove .local/ (keys, embedded PostgreSQL data, NATS store, logs)
 #
 # LFI_PG_ADMIN_URL and LFI_NATS_URL choose the servers (defaults: 127.0.0.1:5432 and :4222).
@@ -21,10 +22,10 @@ PYTHON_SOURCES = $(wildcard shared/src services/*/src tools/devstack/src)
 # mypy maps each source root to its package (lfi_shared, lfi_<service>, lfi_devstack).
 MYPYPATH = $(subst $(eval) ,:,$(PYTHON_SOURCES))
 
-.PHONY: help install run test migrate token lint clean-local
+.PHONY: help install run test migrate token lint client clean-local
 
 help:
-	@sed -n '3,12s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 install:
 	@uv_bin="$(UV)"; \
@@ -57,6 +58,10 @@ lint: install
 	echo "ruff check ."; $(RUN) ruff check . || status=1; \
 	echo "mypy $(PYTHON_SOURCES)"; MYPYPATH=$(MYPYPATH) $(RUN) mypy $(PYTHON_SOURCES) || status=1; \
 	exit $$status
+
+client: install
+	$(RUN) python -m lfi_gateway openapi --out clients/typescript/openapi.json
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run typecheck
 
 clean-local:
 	@pidfile=.local/pgdata/postmaster.pid; \

@@ -1,0 +1,1 @@
+"""The gateway's one OpenAPI document, merged from the services' documents."""
