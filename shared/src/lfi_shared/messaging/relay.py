@@ -1,0 +1,366 @@
+"""The outbox relay: the only code that publishes a service's events to NATS.
+
+It takes unpublished outbox rows in ``created_at`` order (``FOR UPDATE SKIP LOCKED``, so
+several relays can share one outbox), publishes each with ``Nats-Msg-Id`` = event id, waits for
+JetStream's acknowledgement and marks the rows published in the same transaction. A relay that
+dies between publishing and committing republishes on its next run; JetStream drops the
+duplicate within the stream's duplicate window.
+
+It is woken by LISTEN on the outbox channel and polls as a fallback. While NATS or PostgreSQL
+is away it keeps retrying with capped, jittered exponential backoff; rows are never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import asyncpg
+import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lfi_shared.db import Database, to_asyncpg_dsn
+from lfi_shared.messaging.backoff import Backoff
+from lfi_shared.messaging.connection import close_quietly, connect_nats
+from lfi_shared.messaging.envelope import CLOUDEVENTS_CONTENT_TYPE
+from lfi_shared.messaging.streams import ensure_stream
+from lfi_shared.messaging.tables import MessagingTables
+from lfi_shared.settings import ServiceSettings
+
+log = structlog.get_logger("lfi.messaging.relay")
+
+# How often published rows older than relay_prune_after_s are deleted.
+PRUNE_EVERY_S = 60.0
+
+
+class RelayPublishError(RuntimeError):
+    """Publishing a batch stopped at a row NATS did not acknowledge (the rest stay queued)."""
+
+
+class PendingEvent(NamedTuple):
+    """An outbox row waiting to be published."""
+
+    id: uuid.UUID
+    nats_subject: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class RelayStats:
+    """Counters for metrics (read by a Prometheus collector)."""
+
+    published: int = 0
+    duplicates: int = 0  # JetStream had the message already (a republish after a crash)
+    failures: int = 0  # failed runs: NATS or PostgreSQL away, publish not acknowledged
+    pruned: int = 0
+    last_error: str | None = None
+
+
+class OutboxRelay:
+    """Publishes one service's outbox to its JetStream stream.
+
+    ``start()`` runs it in the background until ``stop()``; ``run_once()`` publishes one batch
+    (for tests and tools).
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        tables: MessagingTables,
+        settings: ServiceSettings,
+        producer: str,
+        nats_url: str | None = None,
+        batch_size: int | None = None,
+        poll_interval_s: float | None = None,
+        prune_after_s: float | None = None,
+        publish_timeout_s: float = 5.0,
+        retry_backoff: Backoff | None = None,
+        nats_reconnect_wait_s: float = 1.0,
+        name: str | None = None,
+    ) -> None:
+        self.database = database
+        self.tables = tables
+        self.settings = settings
+        self.producer = producer
+        self.nats_url = nats_url or settings.nats_url
+        self.batch_size = batch_size or settings.relay_batch_size
+        self.poll_interval_s = poll_interval_s or settings.relay_poll_interval_s
+        self.prune_after_s = (
+            settings.relay_prune_after_s if prune_after_s is None else prune_after_s
+        )
+        self.publish_timeout_s = publish_timeout_s
+        self.retry_backoff = retry_backoff or Backoff(base_s=0.5, cap_s=30.0)
+        self.nats_reconnect_wait_s = nats_reconnect_wait_s
+        self.name = name or f"{settings.service_name}-outbox-relay"
+        self.stats = RelayStats()
+
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._stream_ready = False
+        self._listener: asyncpg.Connection | None = None
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_batch = False
+        self._last_prune = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Run the relay in a background task (returns at once; connects in the background)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Let the batch in hand finish, then close the connections.
+
+        A batch still running after ``timeout_s`` is cancelled; its rows stay unpublished (or
+        published but unmarked, which the next relay's run republishes harmlessly).
+        """
+        self._stopping.set()
+        self._wakeup.set()
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            if not self._in_batch:
+                task.cancel()  # connecting or sleeping: nothing to finish
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout_s)
+            except TimeoutError:
+                task.cancel()
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise
+            except Exception as exc:  # the loop never raises, but a stop must not either
+                log.error("relay_task_failed", relay=self.name, error=repr(exc))
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the NATS client and the LISTEN connection."""
+        await self._close_listener()
+        await close_quietly(self._nc)
+        self._nc = None
+        self._js = None
+        self._stream_ready = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def wake(self) -> None:
+        """Ask the background loop to look at the outbox now."""
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                await self._ensure_listener()
+                self._wakeup.clear()
+                published = await self.run_once()
+                attempt = 0
+                await self._prune_if_due()
+                if published >= self.batch_size:
+                    continue  # more may be waiting
+                await self._sleep(self.poll_interval_s, wake_early=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                delay = self.retry_backoff.delay(attempt)
+                log.warning("relay_run_failed", relay=self.name, attempt=attempt,
+                            retry_in_s=round(delay, 2), error=repr(exc))
+                await self._sleep(delay, wake_early=False)
+
+    async def _sleep(self, seconds: float, *, wake_early: bool) -> None:
+        event = self._wakeup if wake_early else self._stopping
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    # -- publishing --------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Publish one batch of unpublished rows; return how many were published.
+
+        Raises:
+            RelayPublishError: NATS did not acknowledge a row; the rows before it are marked
+                published, it and the rows after it stay queued.
+            TimeoutError, nats.errors.Error: NATS cannot be reached.
+            sqlalchemy.exc.SQLAlchemyError: PostgreSQL cannot be reached.
+        """
+        published: list[uuid.UUID] = []
+        failure: BaseException | None = None
+        try:
+            js = await self._jetstream()
+            self._in_batch = True
+            async with self.database.transaction() as session:
+                rows = await self._claim_batch(session)
+                for row in rows:
+                    try:
+                        ack = await self._publish(js, row.id, row.nats_subject, row.payload)
+                    except Exception as exc:
+                        failure = exc
+                        await self._mark_failed(session, row.id, exc)
+                        break
+                    published.append(row.id)
+                    if ack.duplicate:
+                        self.stats.duplicates += 1
+                if published:
+                    await self._mark_published(session, published)
+            self.stats.published += len(published)
+        except Exception as exc:
+            self._record_failure(exc)
+            raise
+        finally:
+            self._in_batch = False
+        if failure is not None:
+            self._stream_ready = False  # the stream may have been deleted: check on next run
+            self._record_failure(failure)
+            raise RelayPublishError(f"{len(published)} published, then: {failure!r}") from failure
+        return len(published)
+
+    async def publish_all(self, *, max_batches: int = 10_000) -> int:
+        """Run batches until the outbox has nothing this relay can take; return how many.
+
+        Raises:
+            The errors of :meth:`run_once`.
+        """
+        total = 0
+        for _ in range(max_batches):
+            count = await self.run_once()
+            total += count
+            if count < self.batch_size:
+                break
+        return total
+
+    async def _claim_batch(self, session: AsyncSession) -> list[PendingEvent]:
+        outbox = self.tables.outbox
+        result = await session.execute(
+            select(outbox.c.id, outbox.c.nats_subject, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.created_at, outbox.c.seq)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        return [PendingEvent(row.id, row.nats_subject, row.payload) for row in result]
+
+    async def _publish(self, js: JetStreamContext, event_id: uuid.UUID, nats_subject: str,
+                       payload: dict[str, Any]) -> PubAck:
+        """Publish one row and wait for JetStream's acknowledgement."""
+        return await js.publish(
+            nats_subject,
+            json.dumps(payload, separators=(",", ":")).encode(),
+            timeout=self.publish_timeout_s,
+            headers={"Nats-Msg-Id": str(event_id), "Content-Type": CLOUDEVENTS_CONTENT_TYPE},
+        )
+
+    async def _mark_published(self, session: AsyncSession, ids: list[uuid.UUID]) -> None:
+        outbox = self.tables.outbox
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=None)
+        )
+
+    async def _mark_failed(self, session: AsyncSession, event_id: uuid.UUID,
+                           exc: BaseException) -> None:
+        outbox = self.tables.outbox
+        await session.execute(
+            update(outbox)
+            .where(outbox.c.id == event_id)
+            .values(attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000])
+        )
+
+    def _record_failure(self, exc: BaseException) -> None:
+        self.stats.failures += 1
+        self.stats.last_error = repr(exc)[:500]
+
+    async def _jetstream(self) -> JetStreamContext:
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await connect_nats(self.nats_url, name=self.name,
+                                          reconnect_wait_s=self.nats_reconnect_wait_s)
+            self._js = self._nc.jetstream(timeout=self.publish_timeout_s)
+            self._stream_ready = False
+        assert self._js is not None
+        if not self._stream_ready:
+            await ensure_stream(self._js, self.settings, self.producer)
+            self._stream_ready = True
+        return self._js
+
+    # -- pruning -----------------------------------------------------------------------------
+
+    async def prune(self) -> int:
+        """Delete rows published more than ``prune_after_s`` ago; return how many.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: PostgreSQL cannot be reached.
+        """
+        outbox = self.tables.outbox
+        async with self.database.transaction() as session:
+            result = await session.execute(
+                outbox.delete().where(
+                    outbox.c.published_at.is_not(None),
+                    outbox.c.published_at
+                    < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, self.prune_after_s),
+                )
+            )
+        count: int = getattr(result, "rowcount", 0) or 0
+        self.stats.pruned += count
+        return count
+
+    async def _prune_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune < PRUNE_EVERY_S:
+            return
+        self._last_prune = now
+        try:
+            await self.prune()
+        except Exception as exc:  # pruning is housekeeping: retry on the next round
+            log.warning("relay_prune_failed", relay=self.name, error=repr(exc))
+
+    # -- LISTEN ------------------------------------------------------------------------------
+
+    async def _ensure_listener(self) -> None:
+        """Keep a dedicated connection LISTENing; without one the relay still polls."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        await self._close_listener()
+        try:
+            conn = await asyncpg.connect(to_asyncpg_dsn(self.database.url), timeout=5)
+            await conn.add_listener(self.tables.notify_channel, self._on_notify)
+            conn.add_termination_listener(self._on_listener_lost)
+        except Exception as exc:
+            log.warning("relay_listen_failed", relay=self.name, error=repr(exc))
+            return
+        self._listener = conn
+        # Rows may have committed while nobody listened.
+        self._wakeup.set()
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
+        self._wakeup.set()
+
+    def _on_listener_lost(self, _conn: object) -> None:
+        log.warning("relay_listen_connection_lost", relay=self.name)
+        self._wakeup.set()  # the loop reconnects on its next round
+
+    async def _close_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is None or conn.is_closed():
+            return
+        try:
+            await asyncio.wait_for(conn.close(), timeout=5)
+        except Exception:
+            conn.terminate()
