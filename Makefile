@@ -18,7 +18,7 @@ SHELL := /bin/bash
 # `install` may have installed it.
 UV = $(or $(shell command -v uv 2>/dev/null),$(wildcard $(HOME)/.local/bin/uv),uv)
 RUN = $(UV) run --frozen
-PYTHON_SOURCES = $(wildcard shared/src services/*/src tools/devstack/src)
+PYTHON_SOURCES = $(wildcard shared/src contracts/src services/*/src tools/devstack/src)
 # mypy maps each source root to its package (lfi_shared, lfi_<service>, lfi_devstack).
 MYPYPATH = $(subst $(eval) ,:,$(PYTHON_SOURCES))
 

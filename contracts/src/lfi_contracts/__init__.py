@@ -1,0 +1,22 @@
+"""The published event contracts of every service: the public interface between them.
+
+Each producing service owns one module (``lfi_contracts.referrals`` …) and only it publishes
+those types; any service may consume them. Contracts only ever grow: a field is added with a
+default; removing or retyping one is a new ``vN`` type. ``all_contracts()`` imports every
+module, so the event catalogue sees every type.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from lfi_shared.messaging import EventCatalogue, contract_registry
+
+PRODUCERS = ("referrals", "placements", "funding")
+
+
+def all_contracts() -> EventCatalogue:
+    """The registry, with every producer's contracts imported."""
+    for producer in PRODUCERS:
+        importlib.import_module(f"lfi_contracts.{producer}")
+    return contract_registry

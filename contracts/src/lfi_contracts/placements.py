@@ -1,0 +1,3 @@
+"""Events published by the placements service (``lfi.placements.*``)."""
+
+from __future__ import annotations

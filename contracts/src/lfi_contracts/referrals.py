@@ -1,0 +1,3 @@
+"""Events published by the referrals service (``lfi.referrals.*``)."""
+
+from __future__ import annotations
