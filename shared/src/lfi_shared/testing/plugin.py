@@ -10,10 +10,13 @@ session and removed at the end, so a running ``make run`` stack is never touched
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -25,6 +28,8 @@ TEST_ROLE_PASSWORD = "lfi-test-only"
 
 @dataclass(frozen=True)
 class TestDatabase:
+    __test__ = False  # a fixture value, not a test class
+
     name: str
     admin_dsn: str  # asyncpg DSN, administrator, connected to the test database
 
@@ -69,6 +74,41 @@ async def make_service_schema(test_database: TestDatabase) -> SchemaFactory:
         return test_database.role_url(role)
 
     return make
+
+
+def service_dir(service: str) -> Path:
+    """``services/<service>/`` of an installed (editable) service package."""
+    spec = importlib.util.find_spec(f"lfi_{service}")
+    if spec is None or spec.origin is None:
+        raise LookupError(f"service package lfi_{service} is not installed")
+    return Path(spec.origin).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+async def migrated_service_database(test_database: TestDatabase) -> AsyncIterator[SchemaFactory]:
+    """``await migrated_service_database("placements")`` → URL of a NEW database of its own,
+    with the service's role and schema, migrated to head. For tests that need a service's
+    tables with nothing else in them (counts, totals, seed data)."""
+    made: list[str] = []
+
+    async def make(service: str) -> str:
+        name = f"{test_database.name}_{len(made) + 1}"
+        made.append(name)
+        await provisioning.ensure_database(test_database.admin_dsn, name)
+        admin = make_url(test_database.admin_dsn).set(database=name)
+        database = TestDatabase(name=name, admin_dsn=admin.render_as_string(hide_password=False))
+        role = f"lfi_{service}"
+        await provisioning.ensure_service_schema(database.admin_dsn, schema=service, role=role,
+                                                 password=TEST_ROLE_PASSWORD)
+        url = database.role_url(role)
+        from lfi_shared import migrations
+
+        await asyncio.to_thread(migrations.upgrade, service_dir(service), url, service)
+        return url
+
+    yield make
+    for name in made:
+        await provisioning.drop_database(test_database.admin_dsn, name)
 
 
 @pytest.fixture(scope="session")
