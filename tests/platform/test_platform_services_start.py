@@ -10,7 +10,6 @@ import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-
 from sqlalchemy.engine import make_url
 
 from lfi_shared import migrations, provisioning

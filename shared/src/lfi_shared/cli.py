@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from lfi_shared.settings import ServiceSettings
 
@@ -17,7 +18,7 @@ def service_main(
     settings_factory: Callable[[], ServiceSettings],
     app_factory: str,
     service_dir: Path | None = None,
-    seed: Callable[[ServiceSettings], Awaitable[None]] | None = None,
+    seed: Callable[[ServiceSettings], Coroutine[Any, Any, None]] | None = None,
     argv: Sequence[str] | None = None,
 ) -> int:
     """Parse the command line and run the command; returns the exit code."""

@@ -16,6 +16,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi import Depends, FastAPI
+
 from lfi_shared.auth import (
     AuthConfig,
     CurrentPrincipal,

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+
 from lfi_shared.auth import (
     AuthConfig,
     AuthenticationError,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lfi_shared.auth import Principal, Role
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from lfi_shared.auth import AuthConfig, AuthenticationError, TokenValidator
 from lfi_shared.settings import DEV_AUDIENCE, DEV_ISSUER, ServiceSettings
 

@@ -7,6 +7,7 @@ import asyncio
 import nats
 import psycopg
 import pytest
+
 from lfi_devstack.infra import Infra, InfraConfig
 from lfi_devstack.paths import LocalPaths
 from lfi_devstack.probe import Endpoint, probe_nats, probe_postgres, tcp_listening

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+
 from lfi_devstack.infra import Infra, InfraConfig
 from lfi_devstack.paths import LocalPaths
 from lfi_devstack.probe import Endpoint, Status, probe_nats, probe_postgres, tcp_listening

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lfi_shared import provisioning
-from lfi_shared.settings import DEV_DATABASE_PASSWORD
 from sqlalchemy.engine import make_url
 
 from lfi_devstack.paths import LocalPaths
 from lfi_devstack.probe import libpq_url
+from lfi_shared import provisioning
+from lfi_shared.settings import DEV_DATABASE_PASSWORD
 
 DATABASE = "lfi"
 
