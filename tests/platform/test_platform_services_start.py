@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from lfi_shared import migrations, provisioning
 from lfi_shared.db import to_asyncpg_dsn
-from lfi_shared.testing.plugin import TEST_ROLE_PASSWORD, TestDatabase
+from lfi_shared.testing.plugin import TEST_ROLE_PASSWORD, TestDatabase, role_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_SERVICES = ("referrals", "placements", "funding", "events")
@@ -44,8 +44,8 @@ async def own_database(test_database: TestDatabase):
 async def test_service_migrates_up_down_and_up_in_its_own_schema(service: str,
                                                                 own_database: TestDatabase) -> None:
     await provisioning.ensure_service_schema(own_database.admin_dsn, schema=service,
-                                             role=f"lfi_{service}", password=TEST_ROLE_PASSWORD)
-    url = own_database.role_url(f"lfi_{service}")
+                                             role=role_for_tests(service), password=TEST_ROLE_PASSWORD)
+    url = own_database.role_url(role_for_tests(service))
     service_dir = ROOT / "services" / service
     await asyncio.to_thread(migrations.upgrade, service_dir, url, service)
     tables = await _tables(url, service)

@@ -40,7 +40,7 @@ def service_main(
 
         uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port,
                     workers=args.workers, log_config=None, proxy_headers=True,
-                    forwarded_allow_ips="127.0.0.1", access_log=False)
+                    forwarded_allow_ips=settings.forwarded_allow_ips, access_log=False)
         return 0
     if args.command in ("migrate", "downgrade") and service_dir is not None:
         from lfi_shared import migrations

@@ -61,6 +61,10 @@ class ServiceSettings(BaseSettings):
 
     # HTTP.
     host: str = "127.0.0.1"
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies trusted for X-Forwarded-For (the ingress, in a cluster).",
+    )
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_json: bool = True
@@ -76,8 +80,10 @@ class ServiceSettings(BaseSettings):
         problems: list[str] = []
         if DEV_DATABASE_PASSWORD in self.database_url:
             problems.append("database_url uses the development password")
-        if self.auth_jwks_url is None:
+        if not self.auth_jwks_url:
             problems.append("auth_jwks_url must name the identity provider's JWKS")
+        if self.auth_jwks_file is not None:
+            problems.append("auth_jwks_file is for development only")
         if self.auth_issuer == DEV_ISSUER or self.auth_audience == DEV_AUDIENCE:
             problems.append("auth_issuer and auth_audience must be the production ones")
         if any(alg.upper().startswith("HS") or alg.lower() == "none" for alg in self.auth_algorithms):

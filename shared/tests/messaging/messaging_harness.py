@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lfi_shared.testing.plugin import role_for_tests
 from lfi_shared.db import Database, make_metadata
 from lfi_shared.messaging import (
     Backoff,
@@ -287,5 +288,5 @@ async def make_harness(make_service_schema: Callable[[str], Awaitable[str]], *,
         consumer_ack_wait_s=1.0,
         consumer_max_deliver=3,
     )
-    return Harness(schema=schema, role=f"lfi_{schema}", url=url, database=database,
+    return Harness(schema=schema, role=role_for_tests(schema), url=url, database=database,
                    tables=tables, changes=changes, effects=effects, settings=settings)

@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="LFI_GATEWAY_", extra="ignore", frozen=True)
 
     service_name: str = "gateway"
+    # The gateway keeps no data; the base class's development URL would be refused in production.
+    database_url: str = ""
     port: int = 8000
 
     # Upstream services (their base URLs, no trailing path).

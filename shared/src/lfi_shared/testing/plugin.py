@@ -26,6 +26,12 @@ from lfi_shared import provisioning
 TEST_ROLE_PASSWORD = "lfi-test-only"
 
 
+def role_for_tests(schema: str) -> str:
+    """The role owning ``schema`` in test databases. Roles are cluster-wide, so tests never
+    use (or change the password of) the ``lfi_<name>`` roles a running ``make run`` uses."""
+    return f"lfi_test_{schema}"
+
+
 @dataclass(frozen=True)
 class TestDatabase:
     __test__ = False  # a fixture value, not a test class
@@ -64,10 +70,11 @@ SchemaFactory = Callable[[str], Awaitable[str]]
 
 @pytest.fixture(scope="session")
 async def make_service_schema(test_database: TestDatabase) -> SchemaFactory:
-    """``await make_service_schema("referrals")`` → URL for role ``lfi_referrals`` on that schema."""
+    """``await make_service_schema("referrals")`` → URL for role ``lfi_test_referrals`` owning
+    that schema in the session's database."""
 
     async def make(schema: str) -> str:
-        role = f"lfi_{schema}"
+        role = role_for_tests(schema)
         await provisioning.ensure_service_schema(
             test_database.admin_dsn, schema=schema, role=role, password=TEST_ROLE_PASSWORD
         )
@@ -97,7 +104,7 @@ async def migrated_service_database(test_database: TestDatabase) -> AsyncIterato
         await provisioning.ensure_database(test_database.admin_dsn, name)
         admin = make_url(test_database.admin_dsn).set(database=name)
         database = TestDatabase(name=name, admin_dsn=admin.render_as_string(hide_password=False))
-        role = f"lfi_{service}"
+        role = role_for_tests(service)
         await provisioning.ensure_service_schema(database.admin_dsn, schema=service, role=role,
                                                  password=TEST_ROLE_PASSWORD)
         url = database.role_url(role)
