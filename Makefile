@@ -7,6 +7,7 @@
 #   make token ROLE=la_admin [URN=123456] [ZONE=north]   a development bearer token
 #   make lint                      ruff and mypy
 #   make client                    the frontend's TypeScript types from the merged OpenAPI
+#   make bench [ARGS="--only referral_list --duration 5"]   speed vs targets and a reference
 #   make clean-local               remove .local/ (keys, embedded PostgreSQL data, NATS store, logs)
 #
 # LFI_PG_ADMIN_URL and LFI_NATS_URL choose the servers (defaults: 127.0.0.1:5432 and :4222).
@@ -18,14 +19,14 @@ SHELL := /bin/bash
 # `install` may have installed it.
 UV = $(or $(shell command -v uv 2>/dev/null),$(wildcard $(HOME)/.local/bin/uv),uv)
 RUN = $(UV) run --frozen
-PYTHON_SOURCES = $(wildcard shared/src contracts/src services/*/src tools/devstack/src)
+PYTHON_SOURCES = $(wildcard shared/src contracts/src services/*/src tools/devstack/src tools/bench/src)
 # mypy maps each source root to its package (lfi_shared, lfi_<service>, lfi_devstack).
 MYPYPATH = $(subst $(eval) ,:,$(PYTHON_SOURCES))
 
-.PHONY: help install run test migrate token lint client clean-local
+.PHONY: help install run test migrate token lint client clean-local bench
 
 help:
-	@sed -n '3,13s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,14s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 install:
 	@uv_bin="$(UV)"; \
@@ -62,6 +63,9 @@ lint: install
 client: install
 	$(RUN) python -m lfi_gateway openapi --out clients/typescript/openapi.json
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run typecheck
+
+bench: install
+	@$(RUN) python -m lfi_bench $(ARGS)
 
 clean-local:
 	@pidfile=.local/pgdata/postmaster.pid; \

@@ -100,3 +100,13 @@ class ProvisionCapacityChanged(EventContract):
     previous_capacity: int
     capacity: int
     changed_at: datetime
+
+
+class PlacementPlannedEndChanged(_PlacementEvent):
+    """An accepted or active placement's planned end moved (an extension or a shortening),
+    never past the provision type's maximum stay."""
+
+    event_type: ClassVar[str] = "lfi.placements.placement.planned_end_changed.v1"
+    previous_planned_end_on: date
+    planned_end_on: date
+    changed_at: datetime

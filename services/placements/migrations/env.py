@@ -1,6 +1,6 @@
 """Alembic environment of the placements service: its own schema, its own version table."""
 
-from lfi_shared.migrations import run_alembic_env
 from lfi_placements.db.models import Base
+from lfi_shared.migrations import run_alembic_env
 
 run_alembic_env(Base.metadata)

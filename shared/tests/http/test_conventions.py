@@ -235,3 +235,12 @@ async def test_ready_and_metrics(client: httpx.AsyncClient) -> None:
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert 'lfi_http_requests_total{method="GET",route="/health/ready",status="200"}' in metrics.text
+
+
+def test_extension_members_never_replace_standard_ones() -> None:
+    from lfi_shared.http.problems import problem_response
+
+    response = problem_response(409, detail="d", extra={"status": "draft", "current_status": "draft"})
+    body = json.loads(bytes(response.body))
+    assert body["status"] == 409
+    assert body["current_status"] == "draft"

@@ -1,1 +1,3 @@
 """Local First Inclusion events service."""
+
+__version__ = "0.1.0"

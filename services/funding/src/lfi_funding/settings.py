@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from lfi_shared.settings import DEV_DATABASE_PASSWORD, ServiceSettings
@@ -18,6 +19,15 @@ class Settings(ServiceSettings):
         f"postgresql+asyncpg://lfi_funding:{DEV_DATABASE_PASSWORD}@127.0.0.1:5432/lfi"
     )
     port: int = 8003
+
+    event_source: str = "/lfi/funding"
+    referrals_consumer: str = Field(
+        default="funding-referrals",
+        description="Durable consumer of the referrals stream (schools, zones, Element 3 "
+                    "review requests).")
+    consumer_fetch_timeout_s: float = Field(default=5.0, gt=0)
+    max_csv_bytes: int = Field(default=20_000_000, ge=1,
+                               description="Largest formula-input CSV accepted.")
 
 
 @lru_cache(maxsize=1)

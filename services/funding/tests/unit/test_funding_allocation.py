@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from lfi_funding.domain.allocation import FormulaResult, SchoolFormulaInput, allocate
 from lfi_funding.domain.errors import InvalidFundingInput
 from lfi_funding.domain.financial_year import FinancialYear

@@ -7,6 +7,7 @@ from datetime import date
 from uuid import UUID, uuid4
 
 import pytest
+
 from lfi_funding.domain.applications import (
     ApplicationEvidence,
     ApplicationScope,
@@ -107,7 +108,7 @@ def test_only_legal_transitions_are_allowed(action: str, status: ApplicationStat
         with pytest.raises(IllegalTransition) as caught:
             ACTIONS[action](app)
         assert caught.value.status == 409
-        assert caught.value.extra["status"] == status.value
+        assert caught.value.extra["current_status"] == status.value
         assert app.status is status  # unchanged
     else:
         ACTIONS[action](app)

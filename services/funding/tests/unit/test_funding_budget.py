@@ -7,6 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+
 from lfi_funding.domain.budget import (
     BudgetBlock,
     BudgetStatus,

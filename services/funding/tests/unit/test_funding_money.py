@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from lfi_funding.domain.errors import InvalidFundingInput
 from lfi_funding.domain.money import largest_remainder, parse_pounds, pounds_str
 

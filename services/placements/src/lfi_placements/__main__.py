@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lfi_shared.cli import service_main
 from lfi_placements.seed import seed
 from lfi_placements.settings import get_settings
+from lfi_shared.cli import service_main
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from lfi_placements.domain.calendar import AcademicCalendar, Term, TermName
 from lfi_placements.domain.identifiers import YearGroup
 from lfi_placements.domain.placement import Placement

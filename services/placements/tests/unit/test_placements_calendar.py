@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
 from lfi_placements.domain.calendar import AcademicCalendar, Term, TermName
 from lfi_placements.domain.errors import CalendarIncomplete, CalendarInvalid
 from lfi_placements.domain.reference_data import seed_terms

@@ -48,6 +48,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from lfi_placements.domain.calendar import AcademicCalendar
 from lfi_placements.domain.capacity import (
     county_totals,

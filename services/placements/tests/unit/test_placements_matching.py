@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from lfi_placements.domain.errors import IllegalTransition
 from lfi_placements.domain.events import PlacementRequestCancelled, PlacementWaitlisted
 from lfi_placements.domain.identifiers import YearGroup

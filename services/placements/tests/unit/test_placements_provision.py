@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from lfi_placements.domain.errors import (
     CapacityBelowPlacesHeld,
     IllegalTransition,
@@ -16,7 +18,6 @@ from lfi_placements.domain.provision import provision_type_for
 from lfi_placements.domain.reference_data import seed_provision_types
 from lfi_placements.domain.vocabulary import PlacementStatus, ProvisionKind, ProvisionStatus
 from lfi_shared.http.problems import Conflict
-from pydantic import ValidationError
 
 Factory = Callable[..., Any]
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)

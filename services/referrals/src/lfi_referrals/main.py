@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lfi_shared.app import create_service_app
+from lfi_referrals.api import contacts, referral_records, referrals, register
+from lfi_referrals.db.models import platform
+from lfi_referrals.messaging.handlers import subscriptions
 from lfi_referrals.settings import Settings, get_settings
+from lfi_shared.app import create_service_app
+from lfi_shared.messaging.workers import messaging_workers
 
 DESCRIPTION = (
-    "Zones, schools, Team Around the School referrals (child, cohort, whole school), triage, support plans and phoneline contacts. The only service that holds a child's identity."
+    "Zones, schools, Team Around the School referrals (child, cohort, whole school), triage, "
+    "support plans and phoneline contacts. The only service that holds a child's identity."
 )
 
 
@@ -18,5 +23,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Local First Inclusion — Referrals",
         description=DESCRIPTION,
-        routers=[],
+        routers=[referral_records.router, referrals.router, register.router, contacts.router],
+        workers=messaging_workers(
+            tables=platform.messaging, producer="referrals",
+            subscriptions=subscriptions({"fetch_timeout_s": settings.consumer_fetch_timeout_s})),
     )

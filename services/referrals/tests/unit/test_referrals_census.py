@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from lfi_referrals.domain.census import (
     Exclusion,
     ExclusionType,
@@ -21,7 +23,6 @@ from lfi_referrals.domain.census import (
     sen_need_fault,
 )
 from lfi_referrals.domain.errors import InvalidIdentifier, InvalidReferral
-from pydantic import BaseModel, ValidationError
 
 EXPECTED_KEY_STAGES = {
     "N1": "EYFS", "N2": "EYFS", "R": "EYFS", "1": "KS1", "2": "KS1", "3": "KS2", "4": "KS2",

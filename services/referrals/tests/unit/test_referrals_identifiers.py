@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
 from lfi_referrals.domain.errors import InvalidIdentifier
 from lfi_referrals.domain.identifiers import (
     UPN_ALPHABET,
@@ -25,7 +27,6 @@ from lfi_referrals.domain.identifiers import (
     upn_fault,
 )
 from lfi_shared.http.problems import field_errors_from_validation
-from pydantic import BaseModel, ValidationError
 
 # --------------------------------------------------------------------------------------- UPN
 

@@ -8,6 +8,17 @@ from itertools import product
 from uuid import uuid4
 
 import pytest
+from referrals_factories import (
+    POLICY,
+    PRACTITIONER_ID,
+    agreement,
+    at,
+    details,
+    draft,
+    plan,
+    referral_in,
+)
+
 from lfi_referrals.domain import events as ev
 from lfi_referrals.domain import referral as r
 from lfi_referrals.domain.errors import TransitionNotAllowed
@@ -24,16 +35,6 @@ from lfi_referrals.domain.support import (
     WithdrawnBy,
 )
 from lfi_shared.http.problems import Conflict
-from referrals_factories import (
-    POLICY,
-    PRACTITIONER_ID,
-    agreement,
-    at,
-    details,
-    draft,
-    plan,
-    referral_in,
-)
 
 S = ReferralStatus
 A = ReferralAction

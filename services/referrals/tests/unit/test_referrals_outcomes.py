@@ -8,6 +8,8 @@ from uuid import UUID, uuid4
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from referrals_factories import referral_in
+
 from lfi_referrals.domain import referral as r
 from lfi_referrals.domain.lifecycle import ReferralStatus
 from lfi_referrals.domain.outcomes import (
@@ -21,7 +23,6 @@ from lfi_referrals.domain.outcomes import (
     apply_outcome,
     show_placement_requested,
 )
-from referrals_factories import referral_in
 
 T0 = datetime(2025, 11, 3, 9, tzinfo=UTC)
 REQUEST = UUID("00000000-0000-4000-8000-0000000000d1")

@@ -8,18 +8,6 @@ from datetime import date
 from uuid import uuid4
 
 import pytest
-from lfi_referrals.domain import referral as r
-from lfi_referrals.domain.errors import InvalidReferral
-from lfi_referrals.domain.events import ReferralEvent
-from lfi_referrals.domain.lifecycle import ReferralStatus
-from lfi_referrals.domain.referral import Referral, ReferralChange
-from lfi_referrals.domain.subjects import ChildIdentity
-from lfi_referrals.domain.support import (
-    ClosureOutcome,
-    PlacementPriority,
-    ProvisionType,
-    SupportRequest,
-)
 from referrals_factories import (
     CHILD_DATE_OF_BIRTH,
     CHILD_FAMILY_NAME,
@@ -35,6 +23,19 @@ from referrals_factories import (
     draft,
     plan,
     referral_in,
+)
+
+from lfi_referrals.domain import referral as r
+from lfi_referrals.domain.errors import InvalidReferral
+from lfi_referrals.domain.events import ReferralEvent
+from lfi_referrals.domain.lifecycle import ReferralStatus
+from lfi_referrals.domain.referral import Referral, ReferralChange
+from lfi_referrals.domain.subjects import ChildIdentity
+from lfi_referrals.domain.support import (
+    ClosureOutcome,
+    PlacementPriority,
+    ProvisionType,
+    SupportRequest,
 )
 
 PERSONAL = (CHILD_GIVEN_NAME, CHILD_FAMILY_NAME, CHILD_UPN, CHILD_DATE_OF_BIRTH.isoformat(),

@@ -7,6 +7,15 @@ from datetime import date
 from typing import Any
 
 import pytest
+from referrals_factories import (
+    CHILD_DATE_OF_BIRTH,
+    LONDON,
+    POLICY,
+    agreement,
+    at,
+    referral_in,
+)
+
 from lfi_referrals.domain import referral as r
 from lfi_referrals.domain.errors import TransitionNotAllowed
 from lfi_referrals.domain.lifecycle import ReferralStatus
@@ -26,14 +35,6 @@ from lfi_referrals.domain.retention import (
 )
 from lfi_referrals.domain.subjects import ChildSubject, SubjectKind
 from lfi_referrals.domain.support import ClosureOutcome, PlacementPriority, ProvisionType
-from referrals_factories import (
-    CHILD_DATE_OF_BIRTH,
-    LONDON,
-    POLICY,
-    agreement,
-    at,
-    referral_in,
-)
 
 IDENTITY_25_YEARS = RetentionRule(base=RetentionBase.DATE_OF_BIRTH, years=25)
 SCHEDULE = RetentionSchedule({

@@ -7,6 +7,20 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from referrals_factories import (
+    POLICY,
+    ZONE_ID,
+    agreement,
+    at,
+    child_subject,
+    cohort_subject,
+    details,
+    draft,
+    plan,
+    referral_in,
+    subject_of,
+)
+
 from lfi_referrals.domain import referral as r
 from lfi_referrals.domain.census import SenPrimaryNeed, SenProvision
 from lfi_referrals.domain.errors import InvalidReferral, RequestAlreadyOpen
@@ -37,19 +51,6 @@ from lfi_referrals.domain.support import (
     SupportRequest,
     WithdrawalReason,
     WithdrawnBy,
-)
-from referrals_factories import (
-    POLICY,
-    ZONE_ID,
-    agreement,
-    at,
-    child_subject,
-    cohort_subject,
-    details,
-    draft,
-    plan,
-    referral_in,
-    subject_of,
 )
 
 EIB = frozenset({SupportRequest.EIB_PLACE})

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from referrals_factories import POLICY, draft, referral_in
+
 from lfi_referrals.domain import referral as r
 from lfi_referrals.domain.lifecycle import ReferralStatus
 from lfi_referrals.domain.working_days import (
@@ -15,7 +17,6 @@ from lfi_referrals.domain.working_days import (
     is_working_day,
     triage_due_date,
 )
-from referrals_factories import POLICY, draft, referral_in
 
 AUGUST_BANK_HOLIDAY = date(2025, 8, 25)  # a Monday
 NO_CLOSURES: frozenset[date] = frozenset()

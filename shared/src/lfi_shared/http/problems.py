@@ -126,6 +126,8 @@ def problem_response(status: int, *, detail: str | None = None, slug: str | None
                      extra: Mapping[str, Any] | None = None) -> JSONResponse:
     """Build a problem+json response; ``slug`` and ``title`` default from the status."""
     default_slug, default_title = _STATUS_TITLES.get(status, ("error", "Error"))
+    # Extension members never overwrite the standard ones (a domain error's own "status").
+    members = {k: v for k, v in (extra or {}).items() if k not in Problem.model_fields}
     body = Problem(
         type=problem_type_uri(slug or default_slug),
         title=title or default_title,
@@ -133,7 +135,7 @@ def problem_response(status: int, *, detail: str | None = None, slug: str | None
         detail=detail,
         instance=instance,
         errors=list(errors) if errors else None,
-        **dict(extra or {}),
+        **members,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),

@@ -17,13 +17,12 @@ from decimal import Decimal
 from itertools import repeat
 from operator import itemgetter, mul, sub
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_funding.domain.errors import field_error, invalid
 from lfi_funding.domain.financial_year import FinancialYear
 from lfi_funding.domain.formula import Element3Formula, FactorBasis, decimal_places
 from lfi_funding.domain.identifiers import urn_error
 from lfi_funding.domain.money import apportion_by_integer_weights, pounds_str
+from lfi_shared.http.problems import FieldError
 
 __all__ = [
     "FactorContribution",

@@ -22,11 +22,10 @@ from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_funding.domain.errors import IllegalTransition, field_error, invalid
 from lfi_funding.domain.financial_year import FinancialYear
 from lfi_funding.domain.identifiers import urn_error
+from lfi_shared.http.problems import FieldError
 
 __all__ = [
     "ALLOWED_FROM",
@@ -248,7 +247,7 @@ class Element3Application:
             raise IllegalTransition(
                 f"Cannot {action.value.replace('_', ' ')} an application that is "
                 f"{self.status.value.replace('_', ' ')}",
-                extra={"status": self.status.value, "action": action.value})
+                extra={"current_status": self.status.value, "action": action.value})
 
 
 def _reason(reason: object, errors: list[FieldError]) -> str:

@@ -15,8 +15,6 @@ from enum import StrEnum
 from fractions import Fraction
 from math import floor
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_funding.domain.errors import (
     BudgetExceeded,
     IllegalTransition,
@@ -25,6 +23,7 @@ from lfi_funding.domain.errors import (
 )
 from lfi_funding.domain.financial_year import FinancialYear
 from lfi_funding.domain.money import pounds_str
+from lfi_shared.http.problems import FieldError
 
 __all__ = [
     "BudgetAdjustment",
@@ -130,7 +129,7 @@ class Element3Budget:
         if self.status is not BudgetStatus.DRAFT:
             raise IllegalTransition(
                 f"The {self.financial_year} budget is approved: change it by an adjustment "
-                "with a reason", extra={"status": self.status.value})
+                "with a reason", extra={"current_status": self.status.value})
         total = self.total_pence if total_pence is None else total_pence
         formula = self.formula_block_pence if formula_block_pence is None else formula_block_pence
         _check_split(total, formula)
@@ -141,7 +140,7 @@ class Element3Budget:
         already approved."""
         if self.status is not BudgetStatus.DRAFT:
             raise IllegalTransition(f"The {self.financial_year} budget is already approved",
-                                    extra={"status": self.status.value})
+                                    extra={"current_status": self.status.value})
         self.status = BudgetStatus.APPROVED
         self.approved_on = approved_on
 
@@ -158,7 +157,7 @@ class Element3Budget:
         if self.status is not BudgetStatus.APPROVED:
             raise IllegalTransition(
                 f"The {self.financial_year} budget is a draft: revise it directly",
-                extra={"status": self.status.value})
+                extra={"current_status": self.status.value})
         errors: list[FieldError] = []
         if isinstance(amount_pence, bool) or not isinstance(amount_pence, int) \
                 or amount_pence == 0:
@@ -220,7 +219,7 @@ class Element3Budget:
         if self.status is not BudgetStatus.APPROVED:
             raise IllegalTransition(
                 f"The {self.financial_year} budget is not approved yet: nothing can be "
-                "committed against it", extra={"status": self.status.value})
+                "committed against it", extra={"current_status": self.status.value})
         if isinstance(award_pence, bool) or not isinstance(award_pence, int) or award_pence <= 0:
             raise invalid([field_error("amount", "must be a positive amount", "amount_invalid")])
 

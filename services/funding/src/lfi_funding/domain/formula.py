@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_funding.domain.errors import field_error, invalid
 from lfi_funding.domain.financial_year import FinancialYear
+from lfi_shared.http.problems import FieldError
 
 __all__ = [
     "Element3Formula",

@@ -11,9 +11,8 @@ from fractions import Fraction
 from math import lcm
 from typing import TYPE_CHECKING
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_funding.domain.errors import field_error, invalid
+from lfi_shared.http.problems import FieldError
 
 if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison

@@ -23,10 +23,9 @@ from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_funding.domain.errors import field_error, invalid
 from lfi_funding.domain.money import largest_remainder
+from lfi_shared.http.problems import FieldError
 
 __all__ = [
     "AcademicYearTerms",

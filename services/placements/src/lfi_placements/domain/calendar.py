@@ -17,10 +17,10 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated
 
-from lfi_shared.http.problems import FieldError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from lfi_placements.domain.errors import CalendarIncomplete, CalendarInvalid
+from lfi_shared.http.problems import FieldError
 
 ACADEMIC_YEAR_FIRST_MONTH = 9  # the academic year begins on 1 September
 

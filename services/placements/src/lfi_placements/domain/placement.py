@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from typing import Self
 from uuid import UUID
 
-from lfi_shared.http.problems import FieldError, InvalidRequest
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from lfi_placements.domain.calendar import long_date
@@ -50,6 +49,7 @@ from lfi_placements.domain.vocabulary import (
     PlacementStatus,
     ProvisionKind,
 )
+from lfi_shared.http.problems import FieldError, InvalidRequest
 
 PLACEMENT_TRANSITIONS: Mapping[PlacementStatus, frozenset[PlacementStatus]] = {
     PlacementStatus.OFFERED: frozenset({PlacementStatus.ACCEPTED, PlacementStatus.DECLINED,

@@ -26,11 +26,11 @@ import re
 from collections.abc import Callable
 from typing import Annotated
 
-from lfi_shared.http.problems import FieldError
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from lfi_referrals.domain.errors import Fault, InvalidIdentifier
+from lfi_shared.http.problems import FieldError
 
 UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 UPN_LENGTH = 13

@@ -29,6 +29,7 @@ class PlacementStatus(StrEnum):
     REQUESTED = "requested"
     WAITLISTED = "waitlisted"
     OFFERED = "offered"
+    ACCEPTED = "accepted"  # the parents accepted the offer; the placement has not started
     STARTED = "started"
     ENDED = "ended"
     CANCELLED = "cancelled"  # the request withdrawn, or the offer refused or lapsed
@@ -52,7 +53,8 @@ class FundingStatus(StrEnum):
 
 _PLACEMENT_STAGE = {
     PlacementStatus.REQUESTED: 0, PlacementStatus.WAITLISTED: 1, PlacementStatus.OFFERED: 2,
-    PlacementStatus.STARTED: 3, PlacementStatus.ENDED: 4, PlacementStatus.CANCELLED: 4,
+    PlacementStatus.ACCEPTED: 3, PlacementStatus.STARTED: 4, PlacementStatus.ENDED: 5,
+    PlacementStatus.CANCELLED: 5,
 }
 _FUNDING_STAGE = {
     FundingStatus.REQUESTED: 0, FundingStatus.APPLICATION_OPENED: 1, FundingStatus.APPROVED: 2,
@@ -62,7 +64,7 @@ _AWARDED = frozenset({FundingStatus.APPROVED, FundingStatus.PART_APPROVED})
 
 OPEN_PLACEMENT_STATUSES: frozenset[PlacementStatus] = frozenset(
     {PlacementStatus.REQUESTED, PlacementStatus.WAITLISTED, PlacementStatus.OFFERED,
-     PlacementStatus.STARTED})
+     PlacementStatus.ACCEPTED, PlacementStatus.STARTED})
 """While shown, another placement cannot be requested."""
 
 PENDING_FUNDING_STATUSES: frozenset[FundingStatus] = frozenset(

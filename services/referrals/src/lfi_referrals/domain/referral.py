@@ -20,8 +20,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from uuid import UUID
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_referrals.domain.errors import (
     Fault,
     InvalidReferral,
@@ -70,6 +68,7 @@ from lfi_referrals.domain.support import (
     support_request_faults,
 )
 from lfi_referrals.domain.working_days import is_overdue, triage_due_date
+from lfi_shared.http.problems import FieldError
 
 # ------------------------------------------------------------------------------ the records
 

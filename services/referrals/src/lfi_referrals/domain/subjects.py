@@ -18,11 +18,10 @@ from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_referrals.domain.census import NcYear, SenPrimaryNeed, SenProvision, sen_need_fault
 from lfi_referrals.domain.errors import Fault
 from lfi_referrals.domain.identifiers import upn_fault
+from lfi_shared.http.problems import FieldError
 
 MIN_COHORT_PUPILS = 2
 

@@ -23,10 +23,9 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from lfi_shared.http.problems import FieldError
-
 from lfi_referrals.domain.errors import Fault
 from lfi_referrals.domain.subjects import SubjectKind
+from lfi_shared.http.problems import FieldError
 
 # ----------------------------------------------------------------------- support requested
 

@@ -1,0 +1,1 @@
+"""Use cases of the placements service: load → domain → persist → outbox. Flush, never commit."""

@@ -1,0 +1,301 @@
+"""Referral use cases: load → domain → persist → outbox. Flush, never commit.
+
+Decisions where the design is silent:
+
+* A child keeps one ``child_id`` across referrals: a new child referral whose UPN matches a
+  referral not yet anonymised reuses that referral's ``child_id`` (placements relies on it to
+  stop a child holding two placements at once); otherwise a new opaque id is made.
+* The referring school is the child's home school.
+* Practitioner ids are UUIDs (Entra ID object ids); a token whose subject is not a UUID stands
+  for the UUID5 of its subject, so tests and local tokens work the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lfi_referrals.db.mapping import referral_from_rows, write_referral
+from lfi_referrals.db.models import (
+    Element3ReviewRow,
+    PlacementRequestRow,
+    ReferralRow,
+    School,
+)
+from lfi_referrals.domain import referral as domain
+from lfi_referrals.domain.census import Exclusion, SenProvision, check_exclusions
+from lfi_referrals.domain.errors import Fault, InvalidReferral, TransitionNotAllowed
+from lfi_referrals.domain.lifecycle import FINAL_STATUSES, ReferralStatus
+from lfi_referrals.domain.referral import DraftDetails, Referral, ReferralChange
+from lfi_referrals.domain.subjects import (
+    MIN_COHORT_PUPILS,
+    ChildIdentity,
+    ChildSubject,
+    CohortSubject,
+    ReferralSubject,
+    SubjectKind,
+    WholeSchoolSubject,
+)
+from lfi_referrals.domain.support import ParentalAgreement, PlacementPriority
+from lfi_referrals.messaging.publishing import RequestContext, publish_referral_events
+from lfi_referrals.schemas.referrals import (
+    Element3ReviewIn,
+    ParentalAgreementIn,
+    PlacementRequestIn,
+    ReferralCreate,
+    ReferralDetails,
+)
+from lfi_referrals.settings import Settings
+from lfi_shared.auth.principal import Principal
+from lfi_shared.http.problems import FieldError, InvalidRequest, NotFound
+
+NOT_FOUND = "No referral with this id."
+_ = MIN_COHORT_PUPILS  # the cohort rule lives in the domain
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def practitioner_id_of(principal: Principal) -> uuid.UUID:
+    """The caller as a practitioner id (see the module docstring)."""
+    try:
+        return uuid.UUID(principal.subject)
+    except ValueError:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"lfi:subject:{principal.subject}")
+
+
+@dataclass(slots=True)
+class LoadedReferral:
+    row: ReferralRow
+    placements: list[PlacementRequestRow]
+    reviews: list[Element3ReviewRow]
+
+    @property
+    def referral(self) -> Referral:
+        return referral_from_rows(self.row, self.placements, self.reviews)
+
+
+async def load_referral(session: AsyncSession, referral_id: uuid.UUID, *,
+                        for_update: bool = False) -> LoadedReferral:
+    """The referral and its request rows.
+
+    Raises:
+        NotFound: no referral has this id.
+    """
+    stmt = select(ReferralRow).where(ReferralRow.id == referral_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.scalars(stmt)).one_or_none()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    placements = list(await session.scalars(
+        select(PlacementRequestRow).where(PlacementRequestRow.referral_id == referral_id)))
+    reviews = list(await session.scalars(
+        select(Element3ReviewRow).where(Element3ReviewRow.referral_id == referral_id)))
+    return LoadedReferral(row=row, placements=placements, reviews=reviews)
+
+
+def _agreement(body: ParentalAgreementIn | None) -> ParentalAgreement | None:
+    if body is None:
+        return None
+    return ParentalAgreement(relationship=body.given_by, agreed_on=body.agreed_on)
+
+
+async def _child_id_for(session: AsyncSession, upn: str, current: uuid.UUID | None) -> uuid.UUID:
+    existing = (await session.scalars(
+        select(ReferralRow.child_id).where(ReferralRow.child_upn == upn,
+                                           ReferralRow.child_id.is_not(None),
+                                           ReferralRow.anonymised_at.is_(None))
+        .order_by(ReferralRow.created_at).limit(1))).first()
+    return existing or current or uuid.uuid4()
+
+
+async def _subject(session: AsyncSession, body: ReferralDetails, settings: Settings,
+                   current: uuid.UUID | None) -> ReferralSubject:
+    errors: list[FieldError] = []
+    kinds = {SubjectKind.CHILD: body.child, SubjectKind.COHORT: body.cohort,
+             SubjectKind.WHOLE_SCHOOL: body.whole_school}
+    for kind, part in kinds.items():
+        field = f"body.{kind.value}"
+        if kind is body.subject_kind and part is None:
+            errors.append(Fault("missing", f"A {kind.value.replace('_', ' ')} referral needs "
+                                           f"'{kind.value}'.").at(field))
+        elif kind is not body.subject_kind and part is not None:
+            errors.append(Fault("not_for_subject", f"Only a {kind.value.replace('_', ' ')} "
+                                                   "referral has this.").at(field))
+    if errors:
+        raise InvalidReferral("The referral is not valid.", errors=errors)
+    if body.child is not None:
+        child = body.child
+        check_exclusions([Exclusion(kind=e.kind, school_days=e.school_days)
+                          for e in child.exclusions],
+                         cap_school_days=settings.suspension_cap_school_days,
+                         field="body.child.exclusions")
+        if child.secondary_need is not None and (
+                child.sen_provision is SenProvision.NO_SEN
+                or child.secondary_need == child.primary_need):
+            raise InvalidReferral("The referral is not valid.", errors=[Fault(
+                "secondary_need", "A secondary need is for a child with SEN and differs from "
+                                  "the primary need.").at("body.child.secondary_need")])
+        return ChildSubject(
+            child_id=await _child_id_for(session, child.upn, current),
+            identity=ChildIdentity(given_name=child.given_name, family_name=child.family_name,
+                                   date_of_birth=child.date_of_birth, upn=child.upn),
+            year_group=child.year_group, sen_provision=child.sen_provision,
+            primary_need=child.primary_need)
+    if body.cohort is not None:
+        return CohortSubject(description=body.cohort.description,
+                             year_groups=frozenset(body.cohort.year_groups),
+                             pupil_count=body.cohort.pupil_count,
+                             primary_needs=frozenset(body.cohort.primary_needs))
+    return WholeSchoolSubject()
+
+
+def _details(body: ReferralDetails, subject: ReferralSubject) -> DraftDetails:
+    return DraftDetails(subject=subject, support_requested=frozenset(body.support_requested),
+                        concerns=body.concerns, parental_agreement=_agreement(body.parental_agreement))
+
+
+def _write_service_columns(row: ReferralRow, body: ReferralDetails) -> None:
+    """The columns the domain does not model."""
+    child = body.child
+    row.secondary_need = child.secondary_need.value if child and child.secondary_need else None
+    if child is not None and row.secondary_need:
+        row.needs = [*row.needs, row.secondary_need]
+    row.exclusions = [
+        {"kind": e.kind.value, "start_on": e.start_on.isoformat(),
+         "school_days": str(e.school_days) if e.school_days is not None else None}
+        for e in (child.exclusions if child else [])]
+    row.focus_area = body.whole_school.focus_area if body.whole_school else None
+    row.already_tried = body.already_tried
+
+
+async def school_of(session: AsyncSession, urn: str) -> School:
+    """The school ``urn`` of the register.
+
+    Raises:
+        InvalidRequest: no such school on the register.
+    """
+    school = await session.get(School, urn)
+    if school is None:
+        raise InvalidRequest("The school is not on the register.", errors=[
+            FieldError(field="body.school_urn", message="No school with this URN is on the "
+                                                        "register.", code="unknown_school")])
+    return school
+
+
+async def create_draft(session: AsyncSession, settings: Settings, principal: Principal,
+                       body: ReferralCreate, *, school: School) -> ReferralRow:
+    """Start a draft referral of ``school``'s (no event: a draft is the school's own).
+
+    Raises:
+        InvalidReferral: the content breaks a rule (each field named).
+    """
+    at = now()
+    subject = await _subject(session, body, settings, None)
+    change = domain.draft_referral(referral_id=uuid.uuid4(), school_urn=school.urn,
+                                   zone_id=school.zone_id, details=_details(body, subject),
+                                   at=at, policy=settings.referral_policy())
+    row = ReferralRow(version=1, created_by=principal.subject, exclusions=[], needs=[],
+                      year_groups=[], support_requested=[])
+    write_referral(row, change.referral)
+    _write_service_columns(row, body)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def amend_draft(session: AsyncSession, settings: Settings, loaded: LoadedReferral,
+                      body: ReferralDetails) -> None:
+    """Replace a draft's details.
+
+    Raises:
+        TransitionNotAllowed: the referral is no longer a draft.
+        InvalidReferral: the content breaks a rule.
+    """
+    current = loaded.referral
+    subject = await _subject(session, body, settings, current.child_id)
+    change = domain.amend_draft(current, details=_details(body, subject), at=now(),
+                                policy=settings.referral_policy())
+    await apply_change(session, settings, loaded, change, RequestContext())
+    _write_service_columns(loaded.row, body)
+    await session.flush()
+
+
+async def apply_change(session: AsyncSession, settings: Settings, loaded: LoadedReferral,
+                       change: ReferralChange, context: RequestContext) -> None:
+    """Store a transition's result (a new version) and write its events to the outbox."""
+    write_referral(loaded.row, change.referral)
+    loaded.row.version += 1
+    loaded.row.updated_at = now()
+    await session.flush()
+    await publish_referral_events(session, settings, change.referral, change.events, context)
+
+
+def assign_practitioner(loaded: LoadedReferral, practitioner_id: uuid.UUID) -> None:
+    """Assign the practitioner working the referral (a new version; no event).
+
+    Raises:
+        TransitionNotAllowed: the referral is a draft or finished.
+    """
+    status = ReferralStatus(loaded.row.status)
+    if status is ReferralStatus.DRAFT or status in FINAL_STATUSES:
+        raise TransitionNotAllowed(
+            f"Cannot assign a practitioner to a referral that is {status.value}.",
+            extra={"current_status": status.value, "action": "assign"})
+    loaded.row.assigned_practitioner_id = practitioner_id
+    loaded.row.version += 1
+    loaded.row.updated_at = now()
+
+
+async def record_placement_request(session: AsyncSession, loaded: LoadedReferral, *,
+                                   request_id: uuid.UUID, body: PlacementRequestIn,
+                                   priority: PlacementPriority, requested_start: date,
+                                   at: datetime, by: str) -> None:
+    row = PlacementRequestRow(request_id=request_id, referral_id=loaded.row.id,
+                              provision_type=body.provision_type.value,
+                              priority=priority.value, requested_start=requested_start,
+                              requested_at=at, requested_by=by)
+    session.add(row)
+    loaded.placements.append(row)
+    await session.flush()
+
+
+async def record_element3_review(session: AsyncSession, loaded: LoadedReferral, *,
+                                 request_id: uuid.UUID, body: Element3ReviewIn, at: datetime,
+                                 by: str) -> None:
+    row = Element3ReviewRow(request_id=request_id, referral_id=loaded.row.id,
+                            amount_requested_pence=pence_of(body.amount_requested),
+                            focus=body.focus,
+                            needs_profile={k.value: v for k, v in body.needs_profile.items()},
+                            requested_at=at, requested_by=by)
+    session.add(row)
+    loaded.reviews.append(row)
+    await session.flush()
+
+
+def pence_of(pounds: str | None) -> int | None:
+    if pounds is None:
+        return None
+    return int((Decimal(pounds) * 100).to_integral_value())
+
+
+def pounds_of(pence: int | None) -> str | None:
+    if pence is None:
+        return None
+    return f"{Decimal(pence) / 100:.2f}"
+
+
+def today(settings: Settings) -> date:
+    return settings.referral_policy().local_date(now())
+
+
+def exclusion_rows(row: ReferralRow) -> list[dict[str, Any]]:
+    return list(row.exclusions or [])
