@@ -68,7 +68,7 @@ async def test_service_is_ready_with_its_database_and_nats(service: str, make_se
                                      nats_namespace=nats_namespace, environment="test",
                                      auth_jwks_file=local_keys.jwks_path)
     app = main_mod.create_app(settings)
-    async with LifespanManager(app, startup_timeout=30):
+    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             ready = await client.get("/health/ready")

@@ -11,12 +11,12 @@ from lfi_shared.auth import LocalKeyPair
 def test_health_is_503_naming_each_upstream_that_is_not_ready(local_keys: LocalKeyPair) -> None:
     with stand_in("referrals") as (_, referrals_url), \
             stand_in("placements", ready=False) as (_, placements_url), \
-            stand_in("events", health_delay_s=1.0) as (_, events_url), \
+            stand_in("events", health_delay_s=8.0) as (_, events_url), \
             running_gateway(gateway_settings(
                 local_keys.jwks_path, referrals_url=referrals_url,
                 placements_url=placements_url, funding_url=dead_url(), events_url=events_url,
-                health_timeout_s=0.5)) as url, \
-            httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+                health_timeout_s=3.0)) as url, \
+            httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
         for path in ("/health", "/health/ready"):
             response = http.get(path)
             assert response.status_code == 503, path

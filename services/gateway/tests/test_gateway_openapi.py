@@ -233,7 +233,7 @@ def test_running_gateway_serves_the_merged_document_of_the_running_services(
         local_keys: LocalKeyPair) -> None:
     with real_services() as urls, serve(create_app(gateway_settings(
             local_keys.jwks_path, **{f"{name}_url": url for name, url in urls.items()}))) as url, \
-            httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+            httpx.Client(base_url=url, trust_env=False, timeout=90) as http:
         live = http.get("/openapi.json")
         docs = http.get("/docs")
     assert live.status_code == 200
@@ -252,7 +252,7 @@ def test_a_service_that_is_down_is_reported_not_fatal(local_keys: LocalKeyPair,
                                                       down: str) -> None:
     with real_services(down) as urls, serve(create_app(gateway_settings(
             local_keys.jwks_path, **{f"{name}_url": url for name, url in urls.items()}))) as url, \
-            httpx.Client(base_url=url, trust_env=False, timeout=10) as http:
+            httpx.Client(base_url=url, trust_env=False, timeout=90) as http:
         response = http.get("/openapi.json")
     assert response.status_code == 200
     document = response.json()
