@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import ClassVar, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import Field
 
@@ -151,3 +151,16 @@ class ReferralElement3ReviewRequested(EventContract):
     focus: str | None = None
     amount_requested: str | None = Field(default=None, description="Pounds, e.g. '12500.00'")
     requested_at: datetime
+
+
+SEEDED_ZONE_NAMESPACE = UUID("5b0f7c3e-2a55-4c1e-9a53-6d1c1f0b7a10")
+
+
+def seeded_zone_id(code: str) -> UUID:
+    """The well-known id of a zone created from seed data, derived from its code.
+
+    Every service's seed data (provisions in a zone, for example) refers to the same zones
+    before any ``ZoneCreated`` event has reached it; a zone an administrator adds later gets
+    a random id and is known to the other services through its events alone.
+    """
+    return uuid5(SEEDED_ZONE_NAMESPACE, f"zone:{code}")

@@ -14,6 +14,8 @@ import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from lfi_shared.messaging.connection import nats_servers
+
 log = structlog.get_logger("lfi.nats")
 
 
@@ -36,7 +38,7 @@ class NatsConnection:
         while True:
             try:
                 self._client = await nats.connect(
-                    self.url, name=self.name, max_reconnect_attempts=-1,
+                    nats_servers(self.url), name=self.name, max_reconnect_attempts=-1,
                     reconnect_time_wait=self.retry_interval_s, connect_timeout=2,
                     allow_reconnect=True,
                 )

@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lfi_contracts.referrals import seeded_zone_id
 from lfi_placements.db.models import AcademicTerm, ProvisionRow, ProvisionTypeRow, Zone
 from lfi_placements.domain.reference_data import seed_provision_types, seed_terms
 from lfi_placements.domain.vocabulary import ProvisionKind, ProvisionStatus
@@ -34,7 +35,8 @@ SEED_NAMESPACE = uuid.UUID("5b0f7c3e-2a55-4c1e-9a53-6d1c1f0b7a10")
 
 
 def zone_id_for(code: str) -> uuid.UUID:
-    return uuid.uuid5(SEED_NAMESPACE, f"zone:{code}")
+    """The zone's id as the referrals service seeds it (the zones' owner)."""
+    return seeded_zone_id(code)
 
 
 def provision_id_for(code: str) -> uuid.UUID:

@@ -17,6 +17,11 @@ log = structlog.get_logger("lfi.messaging")
 _DURABLE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 
+def nats_servers(url: str) -> list[str]:
+    """The server URLs in ``url``: one, or several separated by commas (a cluster's nodes)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 async def connect_nats(url: str, *, name: str, connect_timeout_s: float = 2.0,
                        reconnect_wait_s: float = 1.0) -> Client:
     """A NATS client that, once connected, keeps reconnecting however long the server is away.
@@ -47,7 +52,8 @@ async def connect_nats(url: str, *, name: str, connect_timeout_s: float = 2.0,
     # With unlimited attempts nats.connect would wait for ever on a first connection; bound it
     # so that the caller can count the failure and back off.
     return await asyncio.wait_for(
-        nats.connect(url, **options), timeout=3 * connect_timeout_s + reconnect_wait_s
+        nats.connect(nats_servers(url), **options),
+        timeout=3 * connect_timeout_s + reconnect_wait_s,
     )
 
 

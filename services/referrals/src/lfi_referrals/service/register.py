@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_contracts import referrals as contracts
+from lfi_contracts.referrals import seeded_zone_id
 from lfi_referrals.db.models import School, Zone
 from lfi_referrals.domain.errors import Fault
 from lfi_referrals.domain.identifiers import laestab_fault, urn_fault
@@ -75,7 +76,7 @@ async def ensure_zones(session: AsyncSession, settings: ServiceSettings,
     for seed in zones:
         if seed.code in known:
             continue
-        zone = Zone(code=seed.code, name=seed.name, version=1)
+        zone = Zone(id=seeded_zone_id(seed.code), code=seed.code, name=seed.name, version=1)
         session.add(zone)
         await session.flush()
         await publish(session, settings, contracts.ZoneCreated(
