@@ -46,6 +46,9 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root.setLevel(level.upper())
     # uvicorn's access log would repeat our own request log line without the ids.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every outgoing request at INFO (the gateway's health polls): keep warnings only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
