@@ -8,6 +8,7 @@
 #   make lint                      ruff and mypy
 #   make client                    the frontend's TypeScript types from the merged OpenAPI
 #   make bench [ARGS="--only referral_list --duration 5"]   speed vs targets and a reference
+#   make fuzz [LFI_FUZZ_EXAMPLES=200] [LFI_FUZZ_SEED=n] [LFI_FUZZ_STRICT=1]   longer API fuzzing
 #   make clean-local               remove .local/ (keys, embedded PostgreSQL data, NATS store, logs)
 #
 # LFI_PG_ADMIN_URL and LFI_NATS_URL choose the servers (defaults: 127.0.0.1:5432 and :4222).
@@ -23,10 +24,10 @@ PYTHON_SOURCES = $(wildcard shared/src contracts/src services/*/src tools/devsta
 # mypy maps each source root to its package (lfi_shared, lfi_<service>, lfi_devstack).
 MYPYPATH = $(subst $(eval) ,:,$(PYTHON_SOURCES))
 
-.PHONY: help install run test migrate token lint client clean-local bench
+.PHONY: help install run test migrate token lint client clean-local bench fuzz
 
 help:
-	@sed -n '3,14s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,15s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 install:
 	@uv_bin="$(UV)"; \
@@ -63,6 +64,11 @@ lint: install
 client: install
 	$(RUN) python -m lfi_gateway openapi --out clients/typescript/openapi.json
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate && npm run typecheck
+
+fuzz: install
+	@LFI_FUZZ_EXAMPLES="$(or $(LFI_FUZZ_EXAMPLES),200)" LFI_FUZZ_SEED="$(or $(LFI_FUZZ_SEED),$(shell date +%s))" \
+		LFI_FUZZ_SHRINK=1 LFI_FUZZ_STRICT="$(LFI_FUZZ_STRICT)" \
+		$(RUN) python -m lfi_devstack test tests/fuzz --timeout=0 $(ARGS)
 
 bench: install
 	@$(RUN) python -m lfi_bench $(ARGS)

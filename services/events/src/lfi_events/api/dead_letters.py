@@ -9,16 +9,17 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from lfi_events.api.access import Operator, Reader
+from lfi_events.api.responses import RESPONSES
 from lfi_events.db.models import consumer_dead_letters
 from lfi_events.schemas import DeadLetterPage, DeadLetterRead
 from lfi_events.service import redeliver_dead_letter
 from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
 from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.pagination import PageQuery, keyset_page
-from lfi_shared.http.problems import PROBLEM_RESPONSES, NotFound
+from lfi_shared.http.problems import NotFound
 from lfi_shared.nats_connection import NatsConnection
 
-router = APIRouter(tags=["dead letters"], responses={**PROBLEM_RESPONSES})
+router = APIRouter(tags=["dead letters"], responses=RESPONSES)
 
 
 def _version(row: Any) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy import select
 
 from lfi_events.api.access import Operator, Reader
+from lfi_events.api.responses import RESPONSES
 from lfi_events.db.models import platform, rejected_events, replays, stored_events
 from lfi_events.db.store import EventFilter, events_query, timeline_query
 from lfi_events.schemas import (
@@ -25,9 +26,9 @@ from lfi_events.service import request_replay
 from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
 from lfi_shared.http.pagination import PageQuery, keyset_page
-from lfi_shared.http.problems import PROBLEM_RESPONSES, FieldError, InvalidRequest, NotFound
+from lfi_shared.http.problems import FieldError, InvalidRequest, NotFound
 
-router = APIRouter(tags=["events"], responses={**PROBLEM_RESPONSES})
+router = APIRouter(tags=["events"], responses=RESPONSES)
 idempotency = IdempotencyStore(platform.idempotency)
 
 TypeQuery = Annotated[str | None, Query(max_length=200, description="Exact event type.")]

@@ -55,6 +55,11 @@ STANDARD_ERRORS: dict[str, tuple[str, str]] = {
     "429": ("TooManyRequests", "Too many requests from this client; see Retry-After."),
     "503": ("ServiceUnavailable", "The service (or the identity provider) is unavailable."),
 }
+# And those of every /v1 operation that takes a request body.
+BODY_ERRORS: dict[str, tuple[str, str]] = {
+    "400": ("BadRequest", "The body cannot be read (e.g. not text in the declared encoding)."),
+    "413": ("PayloadTooLarge", "The body is larger than the gateway accepts."),
+}
 
 DESCRIPTION = """\
 The Local First Inclusion API of Norfolk County Council's Children's Services: one URL space
@@ -84,7 +89,7 @@ def problem_components() -> JsonObject:
 def standard_components() -> JsonObject:
     """The components the gateway adds: problem schema, error responses, bearer scheme."""
     responses: JsonObject = {}
-    for status, (name, description) in STANDARD_ERRORS.items():
+    for status, (name, description) in {**STANDARD_ERRORS, **BODY_ERRORS}.items():
         response: JsonObject = {
             "description": description,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
@@ -180,6 +185,9 @@ def _decorate(source: str, path: str, method: str, operation: JsonObject,
     responses: JsonObject = operation.setdefault("responses", {})
     for status, (name, _) in STANDARD_ERRORS.items():
         responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})
+    if "requestBody" in operation:
+        for status, (name, _) in BODY_ERRORS.items():
+            responses.setdefault(status, {"$ref": f"#/components/responses/{name}"})
 
 
 def merge_openapi(

@@ -19,6 +19,7 @@ from lfi_placements.api.access import (
     visibility,
     zone_ids_of,
 )
+from lfi_placements.api.responses import RESPONSES
 from lfi_placements.db import repositories as repo
 from lfi_placements.db.models import PlacementRequestRow, PlacementRow, platform
 from lfi_placements.domain.errors import (
@@ -54,9 +55,9 @@ from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
 from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
 from lfi_shared.http.pagination import PageQuery, keyset_page
-from lfi_shared.http.problems import PROBLEM_RESPONSES, Forbidden
+from lfi_shared.http.problems import Forbidden
 
-router = APIRouter(tags=["placements"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["placements"], responses=RESPONSES)
 idempotency = IdempotencyStore(platform.idempotency)
 _HOLDING = [s.value for s in HOLDING_STATUSES]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from lfi_placements.api.access import ContextFactory, Manager, Staff
+from lfi_placements.api.responses import RESPONSES
 from lfi_placements.db import repositories as repo
 from lfi_placements.db.models import AcademicTerm, ProvisionRow, platform
 from lfi_placements.domain.calendar import Term
@@ -30,9 +31,8 @@ from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
 from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
 from lfi_shared.http.pagination import PageQuery, keyset_page
-from lfi_shared.http.problems import PROBLEM_RESPONSES
 
-router = APIRouter(tags=["provisions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["provisions"], responses=RESPONSES)
 idempotency = IdempotencyStore(platform.idempotency)
 
 

@@ -25,7 +25,9 @@ from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey
 from lfi_shared.http.pagination import Page, PageQuery, keyset_page
 from lfi_shared.http.problems import PROBLEM_RESPONSES, Conflict, FieldError, InvalidRequest, NotFound
 
-router = APIRouter(tags=["contacts"], responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403]},
+router = APIRouter(tags=["contacts"], responses={
+    **PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403], 409: PROBLEM_RESPONSES[403],
+    412: PROBLEM_RESPONSES[403], 428: PROBLEM_RESPONSES[403]},
                    dependencies=[Depends(require_roles(Role.tas_practitioner, Role.la_admin))])
 
 

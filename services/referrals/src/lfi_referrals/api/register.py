@@ -33,7 +33,8 @@ from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.pagination import Page, PageQuery, keyset_page
 from lfi_shared.http.problems import PROBLEM_RESPONSES, FieldError, InvalidRequest, NotFound
 
-router = APIRouter(responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403]})
+router = APIRouter(responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403],
+                             412: PROBLEM_RESPONSES[403], 428: PROBLEM_RESPONSES[403]})
 LaAdmin = Depends(require_roles(Role.la_admin))
 
 
