@@ -244,3 +244,19 @@ def test_extension_members_never_replace_standard_ones() -> None:
     body = json.loads(bytes(response.body))
     assert body["status"] == 409
     assert body["current_status"] == "draft"
+
+
+@router.get("/v1/notes-db-cut")
+async def note_count_after_cut(session: SessionDep) -> dict[str, int]:
+    # The request's own connection is ended under it, as a failover or a proxy restart would.
+    await session.execute(select(func.pg_terminate_backend(func.pg_backend_pid())))
+    return {"unreachable": 1}
+
+
+async def test_a_lost_database_connection_is_a_503_problem_to_retry(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/notes-db-cut")
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["retry-after"] == "1"
+    # the pool recovers: the next request is served
+    assert (await client.get("/v1/notes", params={"limit": 1})).status_code == 200

@@ -189,9 +189,36 @@ async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
                             instance=request.url.path)
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database connection being lost (not a bad statement)."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError,
+                             ConnectionError, OSError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def _database_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    if _database_unreachable(exc):
+        log.warning("database_unreachable", error_type=type(exc).__name__, path=request.url.path)
+        return problem_response(503, detail="The database is briefly unavailable; retry shortly.",
+                                instance=request.url.path, headers={"Retry-After": "1"})
+    return await _unhandled_handler(request, exc)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error the app returns an RFC 9457 problem."""
+    from sqlalchemy.exc import DBAPIError
+
     app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(DBAPIError, _database_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(Exception, _unhandled_handler)

@@ -240,16 +240,18 @@ async def decide_application(ctx: FundingContext, application_id: uuid.UUID, if_
                              outcome=decision.outcome.value, amount_pence=decision.amount_pence,
                              reason=decision.reason, decided_on=decision.decided_on,
                              decided_by=ctx.actor, created_at=ctx.now))
-    if decision.amount_pence > 0:
-        await _commit_award(ctx, row, decision)
     await ctx.session.flush()
     asked = row.amount_requested_pence or 0
+    # The decision's event first, then the award's schedule: consumers and the journey's
+    # timeline see them in the order they happened (one transaction: both or neither).
     await ctx.emit(ApplicationDecided(
         application_id=row.id, referral_id=row.referral_id, school_urn=row.school_urn,
         financial_year=row.financial_year, outcome=decision.outcome.value,
         amount_requested=pounds_str(asked), amount_awarded=pounds_str(decision.amount_pence),
         decided_on=decision.decided_on, panel_id=panel.id,
     ), subject=str(row.id), correlation_id=_correlation(row))
+    if decision.amount_pence > 0:
+        await _commit_award(ctx, row, decision)
     return row
 
 
