@@ -8,7 +8,7 @@ import inspect
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, overload
@@ -32,7 +32,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lfi_shared.testing.plugin import role_for_tests
 from lfi_shared.db import Database, make_metadata
 from lfi_shared.messaging import (
     Backoff,
@@ -46,6 +45,7 @@ from lfi_shared.messaging import (
     record_event,
 )
 from lfi_shared.settings import ServiceSettings
+from lfi_shared.testing.plugin import role_for_tests
 
 PRODUCER = "shop"
 SOURCE = "/lfi/shop"
@@ -112,11 +112,12 @@ class RecordingConsumer(ConsumerRunner):
         super().__init__(**kwargs)
         self.seen: list[tuple[str | None, int, Outcome]] = []
 
-    async def process(self, msg: Msg) -> Outcome:
-        outcome = await super().process(msg)
-        ident = (msg.headers or {}).get("Nats-Msg-Id")
-        self.seen.append((ident, msg.metadata.num_delivered, outcome))
-        return outcome
+    async def process_batch(self, messages: Sequence[Msg]) -> list[Outcome]:
+        outcomes = await super().process_batch(messages)
+        for msg, outcome in zip(messages, outcomes, strict=True):
+            ident = (msg.headers or {}).get("Nats-Msg-Id")
+            self.seen.append((ident, msg.metadata.num_delivered, outcome))
+        return outcomes
 
 
 @dataclass

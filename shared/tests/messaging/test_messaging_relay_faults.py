@@ -12,9 +12,10 @@ import pytest
 from messaging_harness import Harness, envelope_ids, jetstream, stream_messages, wait_until
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lfi_shared.messaging import OutboxRelay
+from lfi_shared.messaging import OutboxRelay, RelayPublishError
 from lfi_shared.testing.nats import NatsServer
 
 
@@ -30,16 +31,16 @@ class CrashBeforeMarking(OutboxRelay):
 
 
 class CountingRelay(OutboxRelay):
-    """Counts every publish call per event id (in a counter shared between relays)."""
+    """Counts every message sent per event id (in a counter shared between relays)."""
 
     def __init__(self, *, calls: Counter[uuid.UUID], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.calls = calls
 
-    async def _publish(self, js: JetStreamContext, event_id: uuid.UUID, nats_subject: str,
-                       payload: dict[str, Any]) -> PubAck:
+    async def _send(self, js: JetStreamContext, event_id: uuid.UUID, nats_subject: str,
+                    body: bytes) -> asyncio.Future[PubAck]:
         self.calls[event_id] += 1
-        return await super()._publish(js, event_id, nats_subject, payload)
+        return await super()._send(js, event_id, nats_subject, body)
 
 
 async def test_events_written_while_nats_is_down_arrive_once_when_it_returns(
@@ -156,3 +157,60 @@ async def test_two_relays_on_one_outbox_publish_each_event_once(harness: Harness
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+class RefusesThird(OutboxRelay):
+    """JetStream refuses the third message of every batch (the others are acknowledged)."""
+
+    async def _send(self, js: JetStreamContext, event_id: uuid.UUID, nats_subject: str,
+                    body: bytes) -> asyncio.Future[PubAck]:
+        self.sent = getattr(self, "sent", 0) + 1
+        if self.sent % 5 == 3:
+            refused: asyncio.Future[PubAck] = asyncio.get_running_loop().create_future()
+            refused.set_exception(RuntimeError("refused by the stream"))
+            return refused
+        return await super()._send(js, event_id, nats_subject, body)
+
+
+async def test_a_refused_message_in_a_pipelined_batch_keeps_it_and_the_rest_queued(
+    harness: Harness,
+) -> None:
+    written = [await harness.place_order(f"o{i}") for i in range(5)]
+
+    refusing = harness.relay(RefusesThird)
+    with pytest.raises(RelayPublishError, match="2 published"):
+        await refusing.run_once()
+
+    outbox = harness.tables.outbox
+    async with harness.database.transaction() as session:
+        rows = {r.id: r for r in (await session.execute(select(outbox))).all()}
+    assert [rows[e.event_id].published_at is not None for e in written] == [
+        True, True, False, False, False]
+    assert rows[written[2].event_id].attempts == 1
+    assert "refused by the stream" in (rows[written[2].event_id].last_error or "")
+    assert rows[written[3].event_id].attempts == 0  # sent and acknowledged, but not marked
+
+    second = harness.relay()
+    assert await second.run_once() == 3
+    assert second.stats.duplicates == 2  # the two after the refusal were in the stream already
+    async with jetstream(harness.settings.nats_url) as js:
+        messages = await stream_messages(js, harness.stream)
+    assert sorted(envelope_ids(messages)) == sorted(e.id for e in written)
+
+
+async def test_pipelined_batches_keep_the_outbox_order_in_the_stream(harness: Harness) -> None:
+    written = []
+    for start in range(0, 60, 12):
+        async with harness.database.transaction() as session:
+            written += [await harness.record_order(session, f"o{i}")
+                        for i in range(start, start + 12)]
+
+    relay = harness.relay(batch_size=7)  # nine batches, two in flight at a time
+    await relay.start()
+    await wait_until(harness.outbox_drained, timeout_s=30, what="the outbox drained")
+    await relay.stop()
+
+    async with jetstream(harness.settings.nats_url) as js:
+        messages = await stream_messages(js, harness.stream)
+    assert envelope_ids(messages) == [e.id for e in written]
+    assert relay.stats.published == 60 and relay.stats.duplicates == 0

@@ -3,7 +3,11 @@
 For each message the runner opens one transaction, records the event id in the consumer's inbox
 (``INSERT … ON CONFLICT DO NOTHING``), runs the handler only if the id is new, commits, and then
 acknowledges. A crash between commit and ack means a redelivery that the inbox turns into a
-no-op. A failing handler's transaction rolls back and the message is nak'ed with backoff;
+no-op. When one fetch brings several messages they share one transaction (an inbox row and the
+handler's effect for each, in stream order; each is acknowledged once it has committed); if any
+of them fails, that transaction rolls back and each message is processed again alone, so a
+failure is settled on its own and never undoes another message's effect.
+A failing handler's transaction rolls back and the message is nak'ed with backoff;
 after ``max_deliver`` deliveries it becomes a dead-letter row and is terminated, so it never
 holds up the messages behind it.
 
@@ -30,6 +34,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
+from sqlalchemy import Text, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_shared.db import Database
@@ -247,7 +254,7 @@ class ConsumerRunner:
             return []
         self._processing = True
         try:
-            return [await self.process(msg) for msg in messages]
+            return await self.process_batch(messages)
         finally:
             self._processing = False
 
@@ -297,6 +304,115 @@ class ConsumerRunner:
             filter_subjects=None if one else self.filter_subjects,
         )
 
+    # -- a batch -----------------------------------------------------------------------------
+
+    async def process_batch(self, messages: Sequence[Msg]) -> list[Outcome]:
+        """Handle the messages of one fetch and settle each; their outcomes, in order.
+
+        The events among them are handled in one transaction (inbox rows and effects, in stream
+        order) and acknowledged after its commit. Should any of them fail, that transaction
+        rolls back and each message goes through :meth:`process` alone: the failure is retried
+        or dead-lettered by itself and the other messages' effects commit without it.
+        Messages that are not envelopes are dead-lettered at once.
+
+        Raises:
+            The errors of :meth:`_ack` (a lost acknowledgement is redelivered and deduplicated).
+        """
+        if len(messages) <= 1:
+            return [await self.process(msg) for msg in messages]
+        outcomes: list[Outcome | None] = [None] * len(messages)
+        batch: list[tuple[int, Msg, Envelope]] = []
+        for index, msg in enumerate(messages):
+            try:
+                envelope = Envelope.from_bytes(msg.data)
+            except InvalidEnvelopeError as exc:
+                outcomes[index] = await self._give_up(msg, None, f"invalid envelope: {exc}",
+                                                      msg.metadata.num_delivered or 1)
+                continue
+            batch.append((index, msg, envelope))
+
+        if len(batch) == 1:
+            index, msg, _ = batch[0]
+            outcomes[index] = await self.process(msg)
+        elif batch:
+            settled = await self._process_together(batch)
+            if settled is None:  # one of them failed: each on its own
+                for index, msg, _ in batch:
+                    outcomes[index] = await self.process(msg)
+            else:
+                for (index, _, _), outcome in zip(batch, settled, strict=True):
+                    outcomes[index] = outcome
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _process_together(
+        self, batch: Sequence[tuple[int, Msg, Envelope]],
+    ) -> list[Outcome] | None:
+        """Handle several events in one transaction and acknowledge them after its commit;
+        None (nothing committed, nothing settled) when any of them failed."""
+        ran: set[uuid.UUID] = set()
+        fresh_flags: list[bool] = []
+        try:
+            async with (self._keep_alive(*(msg for _, msg, _ in batch)),
+                        self.database.transaction() as session):
+                fresh_ids = await self._claim_events(session, [env for _, _, env in batch])
+                for _, _, envelope in batch:
+                    # The same event twice in one fetch (a redelivery) runs once.
+                    fresh = envelope.event_id in fresh_ids and envelope.event_id not in ran
+                    ran.add(envelope.event_id)
+                    fresh_flags.append(fresh)
+                    handler = self._handlers.get(envelope.type)
+                    if fresh and handler is not None:
+                        await handler(session, envelope)
+        except Exception as exc:
+            log.info("consumer_batch_failed", consumer=self.name, messages=len(batch),
+                     error=repr(exc)[:500])
+            return None
+
+        outcomes: list[Outcome] = []
+        for (_, msg, envelope), fresh in zip(batch, fresh_flags, strict=True):
+            await self._ack(msg)
+            outcomes.append(self._count(fresh, envelope.type in self._handlers))
+        return outcomes
+
+    async def _claim_events(self, session: AsyncSession,
+                            envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+        """Record a batch's event ids in the inbox in one statement; the ids that were new.
+
+        As :func:`lfi_shared.messaging.inbox.claim_event` does for one event (``INSERT … ON
+        CONFLICT DO NOTHING … RETURNING``), with the rows passed as arrays so that the
+        statement is the same whatever the batch's size.
+        """
+        inbox = self.tables.inbox
+        rows = func.unnest(
+            bindparam("event_ids", [e.event_id for e in envelopes],
+                      type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("event_types", [e.type for e in envelopes], type_=ARRAY(Text)),
+            bindparam("outcomes", [INBOX_PROCESSED if e.type in self._handlers else INBOX_SKIPPED
+                                   for e in envelopes], type_=ARRAY(Text)),
+        ).table_valued("event_id", "event_type", "outcome").render_derived(name="batch")
+        result = await session.execute(
+            insert(inbox)
+            .from_select(
+                [inbox.c.consumer, inbox.c.event_id, inbox.c.event_type, inbox.c.outcome],
+                select(literal(self.name, Text), rows.c.event_id, rows.c.event_type,
+                       rows.c.outcome),
+            )
+            .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
+            .returning(inbox.c.event_id)
+        )
+        return set(result.scalars())
+
+    def _count(self, fresh: bool, handled: bool) -> Outcome:
+        """Count an acknowledged message in the stats; its outcome."""
+        if not fresh:
+            self.stats.duplicates += 1
+            return Outcome.DUPLICATE
+        if not handled:
+            self.stats.skipped += 1
+            return Outcome.SKIPPED
+        self.stats.processed += 1
+        return Outcome.PROCESSED
+
     # -- one message -------------------------------------------------------------------------
 
     async def process(self, msg: Msg) -> Outcome:
@@ -325,14 +441,7 @@ class ConsumerRunner:
             return await self._after_failure(msg, envelope, exc, deliveries)
 
         await self._ack(msg)
-        if not fresh:
-            self.stats.duplicates += 1
-            return Outcome.DUPLICATE
-        if handler is None:
-            self.stats.skipped += 1
-            return Outcome.SKIPPED
-        self.stats.processed += 1
-        return Outcome.PROCESSED
+        return self._count(fresh, handler is not None)
 
     async def _ack(self, msg: Msg) -> None:
         """Acknowledge a message whose effect has committed."""
@@ -379,14 +488,15 @@ class ConsumerRunner:
         return Outcome.DEAD_LETTERED
 
     @contextlib.asynccontextmanager
-    async def _keep_alive(self, msg: Msg) -> AsyncIterator[None]:
-        """Tell JetStream the message is in progress while a slow handler runs."""
+    async def _keep_alive(self, *messages: Msg) -> AsyncIterator[None]:
+        """Tell JetStream the messages are in progress while a slow handler runs."""
 
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.ack_wait_s / 2)
-                with contextlib.suppress(Exception):
-                    await msg.in_progress()
+                for msg in messages:
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
 
         task = asyncio.create_task(beat())
         try:

@@ -1,10 +1,13 @@
 """The outbox relay: the only code that publishes a service's events to NATS.
 
 It takes unpublished outbox rows in ``created_at`` order (``FOR UPDATE SKIP LOCKED``, so
-several relays can share one outbox), publishes each with ``Nats-Msg-Id`` = event id, waits for
-JetStream's acknowledgement and marks the rows published in the same transaction. A relay that
-dies between publishing and committing republishes on its next run; JetStream drops the
-duplicate within the stream's duplicate window.
+several relays can share one outbox), sends the whole batch with ``Nats-Msg-Id`` = event id
+(pipelined on one connection, so in order), then waits for JetStream's acknowledgements and
+marks the acknowledged rows published in one UPDATE, in the same transaction. A relay that dies
+between publishing and committing republishes on its next run; JetStream drops the duplicate
+within the stream's duplicate window. While a batch waits for its acknowledgements the next one
+is already claimed and sent (when the batch was full or new rows were notified), on the relay's
+own two connections, never queued behind the service's requests for a pooled one.
 
 It is woken by LISTEN on the outbox channel and polls as a fallback. While NATS or PostgreSQL
 is away it keeps retrying with capped, jittered exponential backoff; rows are never lost.
@@ -14,18 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import asyncpg
 import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, any_, bindparam, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_shared.db import Database, to_asyncpg_dsn
@@ -40,6 +44,8 @@ log = structlog.get_logger("lfi.messaging.relay")
 
 # How often published rows older than relay_prune_after_s are deleted.
 PRUNE_EVERY_S = 60.0
+# The relay's own connections (besides its LISTEN connection): at most two batches in flight.
+RELAY_CONNECTIONS = 2
 
 
 class RelayPublishError(RuntimeError):
@@ -51,7 +57,7 @@ class PendingEvent(NamedTuple):
 
     id: uuid.UUID
     nats_subject: str
-    payload: dict[str, Any]
+    payload: bytes  # the envelope's JSON, as the message body
 
 
 @dataclass
@@ -89,6 +95,9 @@ class OutboxRelay:
         name: str | None = None,
     ) -> None:
         self.database = database
+        # The relay's own connections: never queued behind the service's requests for a
+        # connection of its pool (made on first use, closed by close()).
+        self._relay_database: Database | None = None
         self.tables = tables
         self.settings = settings
         self.producer = producer
@@ -111,7 +120,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._in_batch = False
+        self._batches_in_hand = 0
         self._last_prune = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -133,7 +142,7 @@ class OutboxRelay:
         self._wakeup.set()
         task, self._task = self._task, None
         if task is not None and not task.done():
-            if not self._in_batch:
+            if not self._batches_in_hand:
                 task.cancel()  # connecting or sleeping: nothing to finish
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout_s)
@@ -149,12 +158,24 @@ class OutboxRelay:
         await self.close()
 
     async def close(self) -> None:
-        """Close the NATS client and the LISTEN connection."""
+        """Close the NATS client, the LISTEN connection and the relay's own connections."""
         await self._close_listener()
         await close_quietly(self._nc)
         self._nc = None
         self._js = None
         self._stream_ready = False
+        database, self._relay_database = self._relay_database, None
+        if database is not None:
+            with contextlib.suppress(Exception):
+                await database.dispose()
+
+    def _db(self) -> Database:
+        """The relay's own small pool on the service's database (two connections: a batch
+        being acknowledged and the next one being claimed)."""
+        if self._relay_database is None:
+            self._relay_database = Database(self.database.url, pool_size=RELAY_CONNECTIONS,
+                                            max_overflow=0, application_name=self.name[:63])
+        return self._relay_database
 
     @property
     def running(self) -> bool:
@@ -170,11 +191,9 @@ class OutboxRelay:
             try:
                 await self._ensure_listener()
                 self._wakeup.clear()
-                published = await self.run_once()
+                await self._publish_backlog()
                 attempt = 0
                 await self._prune_if_due()
-                if published >= self.batch_size:
-                    continue  # more may be waiting
                 await self._sleep(self.poll_interval_s, wake_early=True)
             except asyncio.CancelledError:
                 raise
@@ -192,6 +211,49 @@ class OutboxRelay:
 
     # -- publishing --------------------------------------------------------------------------
 
+    async def _publish_backlog(self) -> None:
+        """Publish batches until one is not full and no new rows were notified while it was
+        in flight (or the relay is stopping).
+
+        While a batch waits for its acknowledgements and marks its rows, the next batch is
+        claimed and sent when the batch was full or new rows were notified meanwhile: at most
+        two batches are in flight, and a batch is claimed only once the one before it has sent
+        all its messages, so the stream keeps the outbox's order.
+
+        Raises:
+            The errors of :meth:`run_once`, once the other batch in flight has finished.
+        """
+        loop = asyncio.get_running_loop()
+        in_flight: list[asyncio.Task[int]] = []
+        try:
+            while True:
+                self._wakeup.clear()
+                sent: asyncio.Future[int] = loop.create_future()
+                batch = asyncio.create_task(self._run_batch(sent))
+                in_flight.append(batch)
+                await asyncio.wait([batch, sent], return_when=asyncio.FIRST_COMPLETED)
+                if len(in_flight) == 2:
+                    await in_flight.pop(0)  # the batch before: acknowledged and marked
+                if not (sent.done() and sent.result() >= self.batch_size):
+                    # Not full: done once it is, unless new rows are notified meanwhile.
+                    woken = asyncio.ensure_future(self._wakeup.wait())
+                    try:
+                        await asyncio.wait([batch, woken], return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        woken.cancel()
+                if batch.done() or self._stopping.is_set():
+                    await batch
+                    in_flight.clear()
+                    return
+        except asyncio.CancelledError:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
+        except Exception:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            raise
+
     async def run_once(self) -> int:
         """Publish one batch of unpublished rows; return how many were published.
 
@@ -201,19 +263,29 @@ class OutboxRelay:
             TimeoutError, nats.errors.Error: NATS cannot be reached.
             sqlalchemy.exc.SQLAlchemyError: PostgreSQL cannot be reached.
         """
+        return await self._run_batch(None)
+
+    async def _run_batch(self, sent: asyncio.Future[int] | None) -> int:
+        """:meth:`run_once`, setting ``sent`` to the batch's size once its messages are sent.
+
+        Raises:
+            The errors of :meth:`run_once`.
+        """
         published: list[uuid.UUID] = []
         failure: BaseException | None = None
+        self._batches_in_hand += 1
         try:
             js = await self._jetstream()
-            self._in_batch = True
-            async with self.database.transaction() as session:
+            async with self._db().transaction() as session:
                 rows = await self._claim_batch(session)
-                for row in rows:
-                    try:
-                        ack = await self._publish(js, row.id, row.nats_subject, row.payload)
-                    except Exception as exc:
-                        failure = exc
-                        await self._mark_failed(session, row.id, exc)
+                futures, unsent = await self._send_batch(js, rows)
+                if sent is not None:
+                    sent.set_result(len(rows))
+                acks = await self._await_acks(futures, unsent, len(rows))
+                for row, ack in zip(rows, acks, strict=True):
+                    if not isinstance(ack, PubAck):
+                        failure = ack
+                        await self._mark_failed(session, row.id, ack)
                         break
                     published.append(row.id)
                     if ack.duplicate:
@@ -225,7 +297,7 @@ class OutboxRelay:
             self._record_failure(exc)
             raise
         finally:
-            self._in_batch = False
+            self._batches_in_hand -= 1
         if failure is not None:
             self._stream_ready = False  # the stream may have been deleted: check on next run
             self._record_failure(failure)
@@ -249,21 +321,69 @@ class OutboxRelay:
     async def _claim_batch(self, session: AsyncSession) -> list[PendingEvent]:
         outbox = self.tables.outbox
         result = await session.execute(
-            select(outbox.c.id, outbox.c.nats_subject, outbox.c.payload)
+            # The envelope as PostgreSQL's JSON text: published as it is, never parsed here.
+            select(outbox.c.id, outbox.c.nats_subject, cast(outbox.c.payload, Text))
             .where(outbox.c.published_at.is_(None))
             .order_by(outbox.c.created_at, outbox.c.seq)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
-        return [PendingEvent(row.id, row.nats_subject, row.payload) for row in result]
+        return [PendingEvent(id_, subject, body.encode()) for id_, subject, body in result]
 
-    async def _publish(self, js: JetStreamContext, event_id: uuid.UUID, nats_subject: str,
-                       payload: dict[str, Any]) -> PubAck:
-        """Publish one row and wait for JetStream's acknowledgement."""
-        return await js.publish(
+    async def _send_batch(
+        self, js: JetStreamContext, rows: list[PendingEvent],
+    ) -> tuple[list[asyncio.Future[PubAck]], BaseException | None]:
+        """Send a batch's messages without waiting for any acknowledgement: the futures of
+        their PubAcks, and the error that stopped the sending, if one did.
+
+        One connection carries the messages in the order they are sent, so JetStream stores
+        them in ``created_at`` order as one-by-one publishing would, for one round trip per
+        batch instead of one per row.
+        """
+        futures: list[asyncio.Future[PubAck]] = []
+        try:
+            for row in rows:
+                futures.append(await self._send(js, row.id, row.nats_subject, row.payload))
+        except asyncio.CancelledError:
+            for future in futures:
+                future.cancel()
+            raise
+        except Exception as exc:
+            return futures, exc
+        return futures, None
+
+    async def _await_acks(self, futures: list[asyncio.Future[PubAck]],
+                          unsent: BaseException | None,
+                          size: int) -> list[PubAck | BaseException]:
+        """Wait (``publish_timeout_s`` for the whole batch) for the acknowledgements; each
+        row's PubAck or the error in its place, in the batch's order. A row whose message
+        could not be sent, and every row after it, gets the error that stopped the sending.
+        """
+        try:
+            if futures:
+                await asyncio.wait(futures, timeout=self.publish_timeout_s)
+        finally:
+            for future in futures:
+                if not future.done():
+                    future.cancel()  # no acknowledgement in time (or the relay is stopping)
+        results: list[PubAck | BaseException] = []
+        for future in futures:
+            if future.cancelled():
+                results.append(TimeoutError(
+                    f"no acknowledgement from JetStream within {self.publish_timeout_s}s"))
+            else:
+                error = future.exception()
+                results.append(error if error is not None else future.result())
+        if unsent is not None:
+            results += [unsent] * (size - len(futures))
+        return results
+
+    async def _send(self, js: JetStreamContext, event_id: uuid.UUID, nats_subject: str,
+                    body: bytes) -> asyncio.Future[PubAck]:
+        """Send one row's message (``Nats-Msg-Id`` = event id); the future of its PubAck."""
+        return await js.publish_async(
             nats_subject,
-            json.dumps(payload, separators=(",", ":")).encode(),
-            timeout=self.publish_timeout_s,
+            body,
             headers={"Nats-Msg-Id": str(event_id), "Content-Type": CLOUDEVENTS_CONTENT_TYPE},
         )
 
@@ -271,7 +391,7 @@ class OutboxRelay:
         outbox = self.tables.outbox
         await session.execute(
             update(outbox)
-            .where(outbox.c.id.in_(ids))
+            .where(outbox.c.id == any_(bindparam("ids", ids, type_=ARRAY(PG_UUID(as_uuid=True)))))
             .values(published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=None)
         )
 
@@ -292,7 +412,10 @@ class OutboxRelay:
         if self._nc is None or self._nc.is_closed:
             self._nc = await connect_nats(self.nats_url, name=self.name,
                                           reconnect_wait_s=self.nats_reconnect_wait_s)
-            self._js = self._nc.jetstream(timeout=self.publish_timeout_s)
+            # Room for a whole batch of unacknowledged messages: sending never waits (a
+            # batch's futures are all settled before the next batch is sent).
+            self._js = self._nc.jetstream(timeout=self.publish_timeout_s,
+                                          publish_async_max_pending=max(4000, self.batch_size))
             self._stream_ready = False
         assert self._js is not None
         if not self._stream_ready:
@@ -309,7 +432,7 @@ class OutboxRelay:
             sqlalchemy.exc.SQLAlchemyError: PostgreSQL cannot be reached.
         """
         outbox = self.tables.outbox
-        async with self.database.transaction() as session:
+        async with self._db().transaction() as session:
             result = await session.execute(
                 outbox.delete().where(
                     outbox.c.published_at.is_not(None),

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, case, event, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from lfi_placements.db.models import (
     AcademicTerm,
@@ -32,7 +34,7 @@ from lfi_placements.domain.matching import ZoneDistance as ZoneDistanceFn
 from lfi_placements.domain.matching import zone_distances
 from lfi_placements.domain.placement import ParentalAgreement, Placement
 from lfi_placements.domain.provision import Provision, ProvisionType
-from lfi_placements.domain.request import PlacementRequest
+from lfi_placements.domain.request import PRIORITY_ORDER, PlacementRequest
 from lfi_placements.domain.stay import StayRule
 from lfi_placements.domain.vocabulary import (
     HOLDING_STATUSES,
@@ -156,12 +158,30 @@ async def provision_types(session: AsyncSession) -> list[ProvisionType]:
     return [provision_type_of(r) for r in rows]
 
 
+_STAY_RULES = "lfi_placements.stay_rules"
+"""``session.info`` key: the stay rules read in the session, by provision type (a request reads
+its type's rule more than once); dropped whenever the session writes terms or types."""
+
+
 async def stay_rule(session: AsyncSession, kind: ProvisionKind) -> StayRule:
     """The stay rule of ``kind`` on the calendar as entered. Raises ProvisionTypeNotFound."""
+    known: dict[ProvisionKind, StayRule] = session.info.setdefault(_STAY_RULES, {})
+    if kind in known:
+        return known[kind]
     row = await session.get(ProvisionTypeRow, kind.value)
     if row is None:
         raise ProvisionTypeNotFound(f"No provision type '{kind.value}' is configured.")
-    return StayRule(calendar=await calendar(session), provision_type=provision_type_of(row))
+    rule = StayRule(calendar=await calendar(session), provision_type=provision_type_of(row))
+    known[kind] = rule
+    return rule
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_stay_rules(session: Session, _context: object, _instances: object) -> None:
+    if session.info.get(_STAY_RULES) and any(
+            isinstance(o, (AcademicTerm, ProvisionTypeRow))
+            for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_STAY_RULES, None)
 
 
 async def zone_distance(session: AsyncSession) -> ZoneDistanceFn:
@@ -180,12 +200,15 @@ async def get_provision(session: AsyncSession, provision_id: UUID, *,
     return row
 
 
-async def lock_provisions_of_type(session: AsyncSession, kind: ProvisionKind
-                                  ) -> list[ProvisionRow]:
+async def lock_provisions_of_type(session: AsyncSession, kind: ProvisionKind, *,
+                                  shared: bool = False) -> list[ProvisionRow]:
     """Every provision of ``kind``, locked in id order (one order for every caller, so two
-    transactions never wait on each other crosswise)."""
+    transactions never wait on each other crosswise): ``FOR UPDATE``, or ``FOR SHARE`` when
+    ``shared`` (many holders at once; it keeps out every writer of the rows, and so every
+    offer, capacity change and filling of freed places, until the transaction ends)."""
     stmt = (select(ProvisionRow).where(ProvisionRow.provision_type == kind.value)
-            .order_by(ProvisionRow.id).with_for_update())
+            .order_by(ProvisionRow.id).with_for_update(read=shared)
+            .execution_options(populate_existing=True))
     return list((await session.execute(stmt)).scalars().all())
 
 
@@ -199,6 +222,8 @@ async def holding_placements(session: AsyncSession, provision_ids: Iterable[UUID
                                       PlacementRow.status.in_(_HOLDING))
     if first is not None:
         stmt = stmt.where(PlacementRow.planned_end >= first)
+    # Counted again after a lock is taken: the rows as committed now, not as first loaded.
+    stmt = stmt.execution_options(populate_existing=True)
     return [placement_of(r) for r in (await session.execute(stmt)).scalars().all()]
 
 
@@ -215,6 +240,23 @@ async def waiting_request_rows(session: AsyncSession, kinds: Sequence[ProvisionK
     if kinds is not None:
         stmt = stmt.where(PlacementRequestRow.provision_type.in_([k.value for k in kinds]))
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def waiting_list_position(session: AsyncSession, request: PlacementRequest) -> int:
+    """The place of a waiting request on its type's waiting list (1 = next), as
+    :func:`lfi_placements.domain.request.waiting_list` orders it: priority (``PRIORITY_ORDER``),
+    then time of request, then id; counted in SQL rather than by loading the whole list."""
+    rank = case({p.value: i for i, p in enumerate(PRIORITY_ORDER)},
+                value=PlacementRequestRow.priority, else_=len(PRIORITY_ORDER))
+    ahead = await session.scalar(
+        select(func.count()).select_from(PlacementRequestRow).where(
+            PlacementRequestRow.status == RequestStatus.WAITING.value,
+            PlacementRequestRow.provision_type == request.provision_type.value,
+            tuple_(rank, PlacementRequestRow.requested_at, PlacementRequestRow.id)
+            < tuple_(literal(PRIORITY_ORDER.index(request.priority)),
+                     literal(request.requested_at, DateTime(timezone=True)),
+                     literal(request.id, PG_UUID(as_uuid=True)))))
+    return int(ahead or 0) + 1
 
 
 async def get_request(session: AsyncSession, request_id: UUID, *,

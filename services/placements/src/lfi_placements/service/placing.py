@@ -28,7 +28,7 @@ from lfi_placements.domain.errors import (
 from lfi_placements.domain.matching import Candidate, choose_provision, next_waiting_request
 from lfi_placements.domain.placement import Offer, OfferPolicy, Placement, offer_place
 from lfi_placements.domain.provision import Provision
-from lfi_placements.domain.request import PlacementRequest, waiting_list
+from lfi_placements.domain.request import PlacementRequest
 from lfi_placements.domain.stay import StayRule
 from lfi_placements.domain.vocabulary import ProvisionKind, RequestStatus
 from lfi_placements.service.context import UseCaseContext
@@ -99,31 +99,91 @@ async def receive_request(session: AsyncSession, ctx: UseCaseContext, new: NewRe
     return row
 
 
+@dataclass(frozen=True)
+class _Stay:
+    """When a request's stay would be, by the rule of its type (read before any lock)."""
+
+    rule: StayRule
+    start: date
+    end: date
+
+
 async def offer_or_waitlist(session: AsyncSession, ctx: UseCaseContext,
                             row: PlacementRequestRow) -> None:
-    """Offer the best suitable provision with a place free over the whole stay, else waitlist."""
+    """Offer the best suitable provision with a place free over the whole stay, else waitlist.
+
+    The provisions of the type are first locked ``FOR SHARE`` (id order) and the places held
+    counted: when none is free the request is waitlisted under that lock, which any number of
+    requests hold at once, and which keeps out whatever frees or adds a place there (an end,
+    a decline, a capacity change, an offer: they all write those rows) until the waitlisting
+    commits; they then find the request on the waiting list. When a place is free, the shared
+    lock is let go (savepoint) and the offer is made as ever: the provisions locked
+    ``FOR UPDATE``, the places counted again, the best one offered. Offers of one type are
+    serialised; waitlistings are not.
+    """
     request = repo.request_of(row)
-    today = ctx.today()
-    provisions = [repo.provision_of(p)
-                  for p in await repo.lock_provisions_of_type(session, request.provision_type)]
-    offer: Offer | None = None
+    stay = await _stay_of(session, ctx, request, row)
+    savepoint = await session.begin_nested()
+    chosen = await _choose(session, request, stay, shared=True)
+    if chosen is None:
+        await savepoint.commit()  # the shared locks stay held to the end of the transaction
+        await _waitlist(session, ctx, row, request)
+        return
+    await savepoint.rollback()  # lets go of the shared locks before asking for exclusive ones
+    assert stay is not None
+    await _offer_holding_the_lock(session, ctx, row, request, stay)
+
+
+async def _stay_of(session: AsyncSession, ctx: UseCaseContext, request: PlacementRequest,
+                   row: PlacementRequestRow) -> _Stay | None:
+    """The stay a request would start, or ``None`` when none can be offered (the calendar is
+    short)."""
     try:
-        stay = await repo.stay_rule(session, request.provision_type)
-        start = max(request.requested_start, today)
-        end = planned_end_for(stay, start, row.requested_end) or stay.latest_end(start)
-        held = await repo.holding_placements(session, [p.id for p in provisions], start)
-        candidates = [Candidate(p, free_places_over(p, held, start, end)) for p in provisions]
-        chosen = choose_provision(request.model_copy(update={"requested_start": start}),
-                                  candidates, await repo.zone_distance(session))
-        if chosen is not None:
+        rule = await repo.stay_rule(session, request.provision_type)
+        start = max(request.requested_start, ctx.today())
+        end = planned_end_for(rule, start, row.requested_end) or rule.latest_end(start)
+    except _CANNOT_OFFER:
+        return None
+    return _Stay(rule=rule, start=start, end=end)
+
+
+async def _choose(session: AsyncSession, request: PlacementRequest, stay: _Stay | None, *,
+                  shared: bool) -> Candidate | None:
+    """Lock the provisions of the request's type (even when no stay can be offered), then
+    the provision to offer on the places held now, if any."""
+    rows = await repo.lock_provisions_of_type(session, request.provision_type, shared=shared)
+    if stay is None:
+        return None
+    provisions = [repo.provision_of(p) for p in rows]
+    try:
+        held = await repo.holding_placements(session, [p.id for p in provisions], stay.start)
+        candidates = [Candidate(p, free_places_over(p, held, stay.start, stay.end))
+                      for p in provisions]
+        if not any(c.free_places > 0 for c in candidates):
+            return None  # nothing to rank: no need of the distances
+        return choose_provision(request.model_copy(update={"requested_start": stay.start}),
+                                candidates, await repo.zone_distance(session))
+    except _CANNOT_OFFER:
+        return None
+
+
+async def _offer_holding_the_lock(session: AsyncSession, ctx: UseCaseContext,
+                                  row: PlacementRequestRow, request: PlacementRequest,
+                                  stay: _Stay) -> None:
+    """With the provisions of the type locked ``FOR UPDATE``: offer the place chosen on the
+    places held then, or waitlist when none is left (or the child cannot take it)."""
+    offer: Offer | None = None
+    chosen = await _choose(session, request, stay, shared=False)
+    if chosen is not None:
+        try:
             offer = offer_place(
                 placement_id=uuid.uuid4(), request=request, provision=chosen.provision,
-                stay=stay, free_places=chosen.free_places,
+                stay=stay.rule, free_places=chosen.free_places,
                 child_placements=await repo.child_placements(session, request.child_id),
-                policy=_policy(ctx), today=today, at=ctx.now(), start_date=start,
-                planned_end=end)
-    except _CANNOT_OFFER:
-        offer = None
+                policy=_policy(ctx), today=ctx.today(), at=ctx.now(), start_date=stay.start,
+                planned_end=stay.end)
+        except _CANNOT_OFFER:
+            offer = None
     if offer is not None:
         await _persist_offer(session, ctx, row, offer)
     else:
@@ -143,10 +203,7 @@ async def _waitlist(session: AsyncSession, ctx: UseCaseContext, row: PlacementRe
     waiting, event = request.waitlist(ctx.now())
     repo.save_request(row, waiting, ctx.now())
     await session.flush()
-    others = [repo.request_of(r) for r in await repo.waiting_request_rows(
-        session, [request.provision_type])]
-    ordered = waiting_list(others)
-    position = next((i + 1 for i, r in enumerate(ordered) if r.id == row.id), None)
+    position = await repo.waiting_list_position(session, waiting)
     await publish_request_event(session, ctx, row, event, position=position)
 
 

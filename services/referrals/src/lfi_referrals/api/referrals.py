@@ -44,7 +44,7 @@ from lfi_referrals.schemas.referrals import (
     WithdrawIn,
 )
 from lfi_referrals.service import referrals as service
-from lfi_referrals.service.views import referral_read, referral_summary
+from lfi_referrals.service.views import SUMMARY_COLUMNS, referral_read, referral_summary
 from lfi_shared.auth import CurrentPrincipal
 from lfi_shared.auth.principal import Principal, Role
 from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
@@ -134,7 +134,7 @@ async def list_referrals(
     require_any_role(principal, READ_ROLES)
     scope = await scope_of(session, principal)
     today = service.today(settings)
-    stmt = select(ReferralRow).where(
+    stmt = select(*SUMMARY_COLUMNS).where(
         scope.school_and_zone_filter(ReferralRow.school_urn.expression,
                                      ReferralRow.zone_id.expression))
     if school_urn:

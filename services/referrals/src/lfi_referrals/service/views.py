@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
+
+from sqlalchemy import Row
 
 from lfi_referrals.db.mapping import referral_from_rows
 from lfi_referrals.db.models import AccessLogEntry, CaseNote, ReferralRow
@@ -38,8 +41,21 @@ from lfi_referrals.schemas.referrals import (
 )
 from lfi_referrals.service.referrals import LoadedReferral, pounds_of
 
+SUMMARY_COLUMNS = (
+    ReferralRow.id, ReferralRow.school_urn, ReferralRow.zone_id, ReferralRow.subject_kind,
+    ReferralRow.status, ReferralRow.child_id, ReferralRow.year_groups, ReferralRow.needs,
+    ReferralRow.support_requested, ReferralRow.submitted_at, ReferralRow.triage_due_on,
+    ReferralRow.assigned_practitioner_id, ReferralRow.shown_placement, ReferralRow.shown_funding,
+    ReferralRow.created_at, ReferralRow.updated_at, ReferralRow.version,
+)
+"""The columns :func:`referral_summary` reads: a list selects these rows, not whole referrals
+(no child's identity, exclusions or plan is loaded for a list)."""
 
-def _shown(row: ReferralRow) -> ShownOutcomesRead:
+SummarySource = ReferralRow | Row[Any]
+"""A referral, or a row of :data:`SUMMARY_COLUMNS`."""
+
+
+def _shown(row: SummarySource) -> ShownOutcomesRead:
     p, f = row.shown_placement, row.shown_funding
     return ShownOutcomesRead(
         placement=ShownPlacementRead(
@@ -51,20 +67,21 @@ def _shown(row: ReferralRow) -> ShownOutcomesRead:
             amount_awarded=pounds_of(f["awarded_pence"]), as_of=f["as_of"]) if f else None)
 
 
-def is_overdue(row: ReferralRow, today: date) -> bool:
+def is_overdue(row: SummarySource, today: date) -> bool:
     return (row.status == ReferralStatus.SUBMITTED.value and row.triage_due_on is not None
             and today > row.triage_due_on)
 
 
-def referral_summary(row: ReferralRow, today: date) -> ReferralSummary:
-    return ReferralSummary(
-        id=row.id, school_urn=row.school_urn, zone_id=row.zone_id,
-        subject_kind=SubjectKind(row.subject_kind), status=ReferralStatus(row.status),
-        child_id=row.child_id, year_groups=list(row.year_groups), needs=list(row.needs),
-        support_requested=list(row.support_requested), submitted_at=row.submitted_at,
-        triage_due_on=row.triage_due_on, overdue=is_overdue(row, today),
-        assigned_practitioner_id=row.assigned_practitioner_id, shown=_shown(row),
-        created_at=row.created_at, updated_at=row.updated_at, version=row.version)
+def referral_summary(row: SummarySource, today: date) -> ReferralSummary:
+    # One validation of plain values (enums, nested outcomes and all) in pydantic-core.
+    return ReferralSummary.model_validate({
+        "id": row.id, "school_urn": row.school_urn, "zone_id": row.zone_id,
+        "subject_kind": row.subject_kind, "status": row.status, "child_id": row.child_id,
+        "year_groups": row.year_groups, "needs": row.needs,
+        "support_requested": row.support_requested, "submitted_at": row.submitted_at,
+        "triage_due_on": row.triage_due_on, "overdue": is_overdue(row, today),
+        "assigned_practitioner_id": row.assigned_practitioner_id, "shown": _shown(row),
+        "created_at": row.created_at, "updated_at": row.updated_at, "version": row.version})
 
 
 def _finished(at: object, code: str | None, note: str | None,
