@@ -8,7 +8,7 @@
 #   make lint                      ruff and mypy
 #   make client                    the frontend's TypeScript types from the merged OpenAPI
 #   make bench [ARGS="--only referral_list --duration 5"]   speed vs targets and a reference
-#   make fuzz [LFI_FUZZ_EXAMPLES=200] [LFI_FUZZ_SEED=n] [LFI_FUZZ_STRICT=1]   longer API fuzzing
+#   make fuzz [LFI_FUZZ_EXAMPLES=200] [LFI_FUZZ_SEED=n] [LFI_FUZZ_STRICT=0]   longer API fuzzing
 #   make clean-local               remove .local/ (keys, embedded PostgreSQL data, NATS store, logs)
 #
 # LFI_PG_ADMIN_URL and LFI_NATS_URL choose the servers (defaults: 127.0.0.1:5432 and :4222).

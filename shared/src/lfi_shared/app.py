@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry
 
 from lfi_shared.auth.tokens import TokenValidator
 from lfi_shared.db import Database
+from lfi_shared.http.guard import refuse_unusable_input
 from lfi_shared.http.problems import install_problem_handlers
 from lfi_shared.nats_connection import NatsConnection
 from lfi_shared.observability.health import ReadinessCheck, health_router
@@ -134,7 +135,7 @@ def create_service_app(
 
     app.include_router(health_router(checks, registry))
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(refuse_unusable_input)])
     if configure is not None:
         configure(app, runtime)
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lfi_shared.http.pagination import Page
+from lfi_shared.http.temporal import IsoDateTime
 
 
 class EventTypeRead(BaseModel):
@@ -106,10 +107,10 @@ class ReplayCreate(BaseModel):
         max_length=200, pattern=r"^[a-z0-9_]+(\.([a-z0-9_]+|\*))*(\.>)?$|^>$",
         description="Event types to replay, NATS style: 'lfi.placements.>', "
                     "'lfi.*.placement.*.v1'.")
-    from_time: datetime | None = None
-    to_time: datetime | None = Field(default=None, description="Exclusive.")
-    from_position: int | None = Field(default=None, ge=1)
-    to_position: int | None = Field(default=None, ge=1, description="Inclusive.")
+    from_time: IsoDateTime | None = None
+    to_time: IsoDateTime | None = Field(default=None, description="Exclusive.")
+    from_position: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    to_position: int | None = Field(default=None, ge=1, le=2**63 - 1, description="Inclusive.")
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> ReplayCreate:

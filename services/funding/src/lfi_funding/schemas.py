@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lfi_funding.domain.formula import FactorBasis
 from lfi_shared.http.pagination import Page
+from lfi_shared.http.temporal import IsoDate
 
 POUNDS_PATTERN = r"^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$"
 SIGNED_POUNDS_PATTERN = r"^-?(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$"
@@ -54,7 +55,7 @@ class BudgetRevise(_In):
 
 
 class BudgetApprove(_In):
-    approved_on: date | None = Field(default=None, description="Defaults to today.")
+    approved_on: IsoDate | None = Field(default=None, description="Defaults to today.")
 
 
 class AdjustmentCreate(_In):
@@ -272,7 +273,7 @@ ApplicationPage = Page[ApplicationRead]
 
 
 class PanelCreate(_In):
-    meeting_on: date
+    meeting_on: IsoDate
     title: str | None = Field(default=None, max_length=200)
     financial_year: FinancialYearLabel | None = Field(
         default=None, description="Defaults to the financial year of the meeting date.")
@@ -307,9 +308,9 @@ PanelPage = Page[PanelRead]
 
 class TermWrite(_In):
     term: TermName
-    starts_on: date
-    ends_on: date
-    payment_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
+    payment_on: IsoDate
 
 
 class TermsWrite(_In):
@@ -344,7 +345,7 @@ class ScheduleRead(BaseModel):
 class PaymentRunCreate(_In):
     financial_year: FinancialYearLabel
     term: TermName
-    run_on: date | None = Field(default=None, description="Defaults to today; instalments "
+    run_on: IsoDate | None = Field(default=None, description="Defaults to today; instalments "
                                                           "due on or before it are paid.")
 
 

@@ -20,6 +20,7 @@ from lfi_placements.domain.vocabulary import (
     RequestStatus,
 )
 from lfi_shared.http.pagination import Page
+from lfi_shared.http.temporal import IsoDate
 
 
 class _Body(BaseModel):
@@ -47,10 +48,10 @@ class ProvisionUpdate(_Body):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     capacity: int | None = Field(default=None, ge=0, le=10_000)
-    opening_date: date | None = None
+    opening_date: IsoDate | None = None
     year_groups: list[YearGroup] | None = Field(default=None, min_length=1)
     status: Literal["open", "closed"] | None = None
-    closed_on: date | None = Field(default=None,
+    closed_on: IsoDate | None = Field(default=None,
                                    description="With status closed: the first day closed.")
 
 
@@ -72,8 +73,8 @@ class TermList(BaseModel):
 
 class TermDates(_Body):
     name: TermName
-    start: date
-    end: date
+    start: IsoDate
+    end: IsoDate
 
 
 class AcademicYearCreate(_Body):
@@ -94,8 +95,8 @@ class PlacementRequestCreate(_Body):
     needs: list[PrimaryNeed] = Field(default_factory=list, max_length=13)
     provision_type: ProvisionKind
     priority: Priority
-    requested_start: date
-    planned_end: date | None = Field(
+    requested_start: IsoDate
+    planned_end: IsoDate | None = Field(
         default=None, description="The end asked for; the longest stay allowed when left out.")
     referral_id: UUID | None = None
 
@@ -152,20 +153,20 @@ PlacementRequestPage = Page[PlacementRequestRead]
 
 class AcceptOffer(_Body):
     given_by: ParentalResponsibility
-    agreed_on: date
+    agreed_on: IsoDate
 
 
 class StartPlacement(_Body):
-    started_on: date
+    started_on: IsoDate
 
 
 class EndPlacement(_Body):
-    ended_on: date
+    ended_on: IsoDate
     outcome: EndOutcome
 
 
 class ChangePlannedEnd(_Body):
-    planned_end: date
+    planned_end: IsoDate
 
 
 class ExpiredOffers(BaseModel):

@@ -27,6 +27,7 @@ from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
 from lfi_shared.http.pagination import PageQuery, keyset_page
 from lfi_shared.http.problems import FieldError, InvalidRequest, NotFound
+from lfi_shared.http.temporal import IsoDateTime
 
 router = APIRouter(tags=["events"], responses=RESPONSES)
 idempotency = IdempotencyStore(platform.idempotency)
@@ -56,8 +57,8 @@ async def list_events(
     session: SessionDep, page: PageQuery, _principal: Reader,
     type: TypeQuery = None, type_prefix: TypePrefixQuery = None, source: TextQuery = None,
     subject: TextQuery = None, correlation_id: TextQuery = None,
-    time_from: Annotated[datetime | None, Query(description="Event time, inclusive.")] = None,
-    time_to: Annotated[datetime | None, Query(description="Event time, exclusive.")] = None,
+    time_from: Annotated[IsoDateTime | None, Query(description="Event time, inclusive.")] = None,
+    time_to: Annotated[IsoDateTime | None, Query(description="Event time, exclusive.")] = None,
 ) -> StoredEventPage:
     """Stored events, oldest first (store order), filtered; cursor pages."""
     filters = _filters(type, type_prefix, source, subject, correlation_id, time_from, time_to)

@@ -48,7 +48,7 @@ CSV_TYPES = ("text/csv", "text/plain", "application/csv")
 
 @router.get("/{fy}/formula", response_model=FormulaRead, dependencies=[read_own_school])
 async def read_formula(year: YearDep, ctx: ContextDep, response: Response,
-                       version: Annotated[int | None, Query(ge=1)] = None) -> FormulaRead:
+                       version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> FormulaRead:
     """The current formula of the year (or a given version): factors and weights."""
     row = await formula.load_formula(ctx.session, year, version)
     set_etag(response, row.version)

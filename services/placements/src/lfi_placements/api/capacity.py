@@ -31,6 +31,7 @@ from lfi_placements.service import capacity
 from lfi_placements.settings import Settings
 from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.problems import PROBLEM_RESPONSES
+from lfi_shared.http.temporal import IsoDate
 
 router = APIRouter(tags=["capacity"], responses=PROBLEM_RESPONSES)
 
@@ -67,7 +68,7 @@ async def _view(session: SessionDep, on: date, provision_type: ProvisionKind | N
 @router.get("/v1/capacity", response_model=CapacityView)
 async def read_capacity(
     request: Request, session: SessionDep, _: Staff,
-    on: Annotated[date | None, Query(description="The day; today when left out.")] = None,
+    on: Annotated[IsoDate | None, Query(description="The day; today when left out.")] = None,
     provision_type: Annotated[ProvisionKind | None, Query()] = None,
     provision_id: Annotated[UUID | None, Query()] = None,
 ) -> CapacityView:
@@ -101,7 +102,7 @@ async def forecast_capacity(
     request: Request, session: SessionDep, _: Staff,
     period: Annotated[Literal["week", "term"], Query()] = "term",
     count: Annotated[int | None, Query(ge=1, le=104, description="Weeks or terms ahead.")] = None,
-    from_date: Annotated[date | None, Query(description="Today when left out.")] = None,
+    from_date: Annotated[IsoDate | None, Query(description="Today when left out.")] = None,
     provision_type: Annotated[ProvisionKind | None, Query()] = None,
     provision_id: Annotated[UUID | None, Query()] = None,
 ) -> CapacityForecast:
@@ -132,7 +133,7 @@ CSV_COLUMNS = ("on", "provision_id", "name", "provision_type", "zone_id", "zone_
             responses={200: {"content": {"text/csv": {}}, "description": "CSV, one row a provision"}})
 async def export_capacity(
     request: Request, session: SessionDep, _: Manager,
-    on: Annotated[date | None, Query()] = None,
+    on: Annotated[IsoDate | None, Query()] = None,
     provision_type: Annotated[ProvisionKind | None, Query()] = None,
 ) -> Response:
     """The capacity view as CSV for officers: one row per provision, then one per type and

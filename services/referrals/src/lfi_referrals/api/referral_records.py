@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -38,6 +37,7 @@ from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey
 from lfi_shared.http.pagination import Page, PageQuery, keyset_page
 from lfi_shared.http.problems import PROBLEM_RESPONSES, FieldError, InvalidRequest
+from lfi_shared.http.temporal import IsoDateTime
 
 router = APIRouter(tags=["referrals"], responses={
     **PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403], 409: PROBLEM_RESPONSES[403],
@@ -214,7 +214,7 @@ async def list_access_log(
     session: SessionDep, principal: CurrentPrincipal, page: PageQuery,
     referral_id: uuid.UUID | None = None, child_id: uuid.UUID | None = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None, until: datetime | None = None,
+    since: IsoDateTime | None = None, until: IsoDateTime | None = None,
 ) -> Page[AccessLogRead]:
     """Who read, changed or exported which child's record, newest first (auditors)."""
     require_any_role(principal, frozenset({Role.auditor, Role.la_admin}))

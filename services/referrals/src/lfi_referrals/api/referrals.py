@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -52,6 +52,7 @@ from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
 from lfi_shared.http.pagination import Page, PageQuery, keyset_page
 from lfi_shared.http.problems import PROBLEM_RESPONSES, FieldError, InvalidRequest, NotFound
+from lfi_shared.http.temporal import IsoDate
 
 router = APIRouter(tags=["referrals"], responses={
     **PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403], 409: PROBLEM_RESPONSES[403],
@@ -126,8 +127,8 @@ async def list_referrals(
     subject_kind: SubjectKind | None = None,
     need: SenPrimaryNeed | None = None,
     year_group: Annotated[str | None, Query(max_length=2)] = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
+    created_from: IsoDate | None = None,
+    created_to: IsoDate | None = None,
     overdue: bool | None = None,
 ) -> Page[ReferralSummary]:
     """Referrals the caller may see, newest first, without any child's identity."""

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lfi_referrals.db.models import PhonelineContact
 from lfi_referrals.domain.identifiers import Urn
 from lfi_referrals.schemas.referrals import ReferralDetails
+from lfi_shared.http.temporal import IsoDate, IsoDateTime
 
 
 class CallerType(StrEnum):
@@ -31,14 +32,14 @@ class ContactCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    received_at: datetime | None = Field(default=None, description="Now when omitted.")
+    received_at: IsoDateTime | None = Field(default=None, description="Now when omitted.")
     caller_type: CallerType
     school_urn: Urn | None = None
     topic: Annotated[str, Field(min_length=1, max_length=200)]
     summary: Text | None = None
     advice_given: Text | None = None
     follow_up: Text | None = Field(default=None, description="What follow-up was agreed.")
-    follow_up_by: date | None = None
+    follow_up_by: IsoDate | None = None
 
 
 class ContactToReferral(BaseModel):

@@ -29,6 +29,7 @@ from lfi_referrals.domain.support import (
     SupportRequest,
     WithdrawalReason,
 )
+from lfi_shared.http.temporal import IsoDate
 
 Text = Annotated[str, Field(max_length=10_000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -41,7 +42,7 @@ class _Strict(BaseModel):
 
 class ExclusionIn(_Strict):
     kind: ExclusionType = Field(description="SUSP (suspension), PERM (permanent), LNCH (lunchtime)")
-    start_on: date
+    start_on: IsoDate
     school_days: Decimal | None = Field(
         default=None, description="Length of a (lunchtime) suspension in school days, in halves;"
                                   " none for a permanent exclusion.")
@@ -52,7 +53,7 @@ class ChildIn(_Strict):
 
     given_name: ShortText
     family_name: ShortText
-    date_of_birth: date
+    date_of_birth: IsoDate
     upn: Upn
     year_group: NationalCurriculumYear
     sen_provision: SenProvision = Field(description="N (none), K (SEN support), E (EHC plan)")
@@ -77,7 +78,7 @@ class WholeSchoolIn(_Strict):
 
 class ParentalAgreementIn(_Strict):
     given_by: ParentRelationship = Field(description="Who agreed, by relationship to the child")
-    agreed_on: date
+    agreed_on: IsoDate
 
 
 class ReferralDetails(_Strict):
@@ -114,7 +115,7 @@ class SupportPlanIn(_Strict):
     practitioner_id: UUID | None = Field(default=None,
                                          description="Lead practitioner; the caller if omitted.")
     ep_hours: Decimal = Field(description="Educational Psychologist hours, e.g. \"6.50\"")
-    review_on: date
+    review_on: IsoDate
 
 
 class AcceptIn(_Strict):
@@ -143,7 +144,7 @@ class AssignmentIn(_Strict):
 class PlacementRequestIn(_Strict):
     provision_type: ProvisionType
     priority: ContractPriority
-    requested_start: date | None = Field(default=None, description="Today when omitted.")
+    requested_start: IsoDate | None = Field(default=None, description="Today when omitted.")
     parental_agreement: ParentalAgreementIn | None = Field(
         default=None, description="Records (or replaces) the parents' agreement.")
 
