@@ -31,6 +31,7 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import hypothesis
@@ -155,9 +156,10 @@ def _fuzz_operation(operation: Any, base_url: str, token: str, session: requests
         def send(case: Any, checks: list[Any] = checks) -> int:
             if operation_id in STREAMING:
                 return _stream_once(case, base_url, headers)
-            response = case.call_and_validate(base_url=base_url, session=session,
-                                              headers=headers, checks=checks,
-                                              timeout=REQUEST_TIMEOUT_S)
+            response = case.call(base_url=base_url, session=session, headers=headers,
+                                 timeout=REQUEST_TIMEOUT_S)
+            case.validate_response(response, checks=_checks_for(case, response, checks),
+                                   headers=headers)
             return int(response.status_code)
 
         run = _property(operation.as_strategy(generation_mode=mode), send, statuses)
@@ -167,6 +169,19 @@ def _fuzz_operation(operation: Any, base_url: str, token: str, session: requests
             if mode is GenerationMode.POSITIVE:
                 raise
             # Nothing to negate: the operation takes no parameters and no body.
+
+
+def _checks_for(case: Any, response: Any, checks: list[Any]) -> list[Any]:
+    """``checks``, less the rejection check where what went on the wire is not what was negated.
+
+    The HTTP client leaves out a query parameter whose generated value is None or an empty
+    list, so a case whose only violation was that parameter arrives as a valid request.
+    """
+    generated = set((case.query or {}).keys())
+    sent = set(parse_qs(urlsplit(response.request.url).query, keep_blank_values=True))
+    if generated - sent:
+        return [check for check in checks if check is not negative_data_rejection]
+    return checks
 
 
 def _property(strategy: Any, send: Callable[[Any], int], statuses: list[int]) -> Callable[[], None]:

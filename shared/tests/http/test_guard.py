@@ -93,6 +93,14 @@ async def test_an_undeclared_query_parameter_is_refused_by_name(query: str, fiel
     assert CALLS == []
 
 
+async def test_a_single_valued_parameter_given_twice_is_refused_a_list_is_not() -> None:
+    assert _fields(await _call("GET", "/notes?zone_id=north&zone_id=south")) == ["query.zone_id"]
+    assert _fields(await _call("GET", "/notes?limit=5&limit=500")) == ["query.limit"]
+    assert CALLS == []
+    response = await _call("GET", "/notes?status=open&status=closed&status=held")
+    assert response.json()["status"] == ["open", "closed", "held"]
+
+
 async def test_a_query_model_declares_its_fields() -> None:
     assert _fields(await _call("GET", "/shapes?color=red")) == ["query.color"]
 

@@ -44,7 +44,15 @@ def test_a_date_is_read_from_its_iso_form_or_taken_as_a_date() -> None:
         DATE.validate_python(datetime(2026, 2, 28, tzinfo=UTC))
 
 
-@given(st.dates())
+@pytest.mark.parametrize("text", ["0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"])
+def test_a_date_outside_the_years_1900_to_2999_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError):
+        DATE.validate_python(text)
+    with pytest.raises(ValidationError):
+        DATE_TIME.validate_python(f"{text}T00:00:00Z")
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)))
 def test_every_date_round_trips_through_its_iso_form(day: date) -> None:
     assert DATE.validate_python(day.isoformat()) == day
 
@@ -65,7 +73,8 @@ def test_a_date_time_is_read_with_its_offset(text: str, expected: datetime) -> N
     assert DATE_TIME.validate_python(text) == expected
 
 
-@given(st.datetimes(timezones=st.just(timezone(timedelta(hours=1)))))
+@given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2999, 12, 30),
+                    timezones=st.just(timezone(timedelta(hours=1)))))
 def test_every_aware_time_round_trips_through_its_iso_form(moment: datetime) -> None:
     assert DATE_TIME.validate_python(moment.isoformat()) == moment
     assert DATE_TIME.validate_python(moment) == moment

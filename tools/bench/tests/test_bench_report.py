@@ -91,3 +91,29 @@ def test_targets_compare_the_right_way() -> None:
     assert at_least("events/s", 5000.0, "events/s", 5000.0).met is True
     assert below("p50", 5.0, "ms", 5.0).met is False
     assert Figure("x", 1.0, "").verdict == "—"
+
+
+def test_the_readme_table_keeps_a_missed_target_and_names_the_machine() -> None:
+    from lfi_bench.report import README_BEGIN, README_END, render_markdown, replace_readme_block
+
+    data = document(_results(), machine={"cpu_model": "Test CPU", "cores": 2, "memory_gib": 4.0,
+                                         "python": "3.11.7", "os": "Linux 6",
+                                         "load_average_at_start": [0.5, 0.25, 0.1]},
+                    settings={"duration_s": 10.0, "concurrency": 16},
+                    started_at="2026-11-28T04:00:00+00:00", finished_at="x")
+    data = json.loads(json.dumps(data, default=str))
+
+    block = render_markdown(data)
+
+    assert "Measured 2026-11-28T04:00:00+00:00 on Test CPU, 2 cores, 4.0 GiB" in block
+    assert "load average at start 0.50, 0.25, 0.10" in block
+    row = next(line for line in block.splitlines() if "412" in line)
+    assert "**missed**" in row and "≥ 70% of reference insert" in row
+    assert "| placement_burst | not_measured: the placements service has no" in block
+    assert "Targets missed: 1 (referral_submit: requests/s)." in block
+
+    readme = f"# Title\n\nbefore\n{README_BEGIN}\nold table\n{README_END}\nafter\n"
+    rewritten = replace_readme_block(readme, block)
+    assert "old table" not in rewritten
+    assert rewritten.startswith("# Title\n\nbefore\n") and rewritten.endswith(f"{README_END}\nafter\n")
+    assert replace_readme_block(rewritten, block) == rewritten

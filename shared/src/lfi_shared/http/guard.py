@@ -5,6 +5,8 @@ Added to every router a service passes to :func:`lfi_shared.app.create_service_a
 
 * a query parameter the operation does not declare (``?zone=north`` for ``zone_id``): ignoring
   it would answer an unfiltered list to a client that believes it filtered one;
+* a single-valued query parameter given more than once (``?status=open&status=closed`` where
+  only one status is taken): answering for the last one would silently drop the others;
 * text PostgreSQL cannot store, in a query or path parameter or anywhere in a JSON body: the
   NUL character, and lone UTF-16 surrogates (``"\\ud800"``) that have no UTF-8 form.
 
@@ -14,42 +16,70 @@ Without it, the second would reach the database and fail there as a 500.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-_ALLOWED_QUERY: dict[int, frozenset[str]] = {}
+_SEQUENCES = (list, set, frozenset, tuple, Sequence, AbstractSet)
 
 
-def _query_names(dependant: Dependant) -> frozenset[str]:
+@dataclass(frozen=True)
+class _QueryShape:
+    """An operation's query parameters: every name, and those that take several values."""
+
+    names: frozenset[str]
+    repeatable: frozenset[str]
+
+
+_SHAPES: dict[int, _QueryShape] = {}
+
+
+def _repeatable(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _repeatable(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_repeatable(arg) for arg in get_args(annotation))
+    return origin in _SEQUENCES or annotation in _SEQUENCES
+
+
+def _shape(dependant: Dependant) -> _QueryShape:
     names: set[str] = set()
+    repeatable: set[str] = set()
     pending = [dependant]
     while pending:
         current = pending.pop()
         for field in current.query_params:
             annotation = field.field_info.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                names.update(f.alias or name for name, f in annotation.model_fields.items())
+                for name, model_field in annotation.model_fields.items():
+                    names.add(model_field.alias or name)
+                    if _repeatable(model_field.annotation):
+                        repeatable.add(model_field.alias or name)
             else:
                 names.add(field.alias)
+                if _repeatable(annotation):
+                    repeatable.add(field.alias)
         pending.extend(current.dependencies)
-    return frozenset(names)
+    return _QueryShape(frozenset(names), frozenset(repeatable))
 
 
-def _allowed_query(request: Request) -> frozenset[str] | None:
+def _query_shape(request: Request) -> _QueryShape | None:
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return None
-    key = id(route)
-    allowed = _ALLOWED_QUERY.get(key)
-    if allowed is None:
-        allowed = _ALLOWED_QUERY[key] = _query_names(dependant)
-    return allowed
+    shape = _SHAPES.get(id(route))
+    if shape is None:
+        shape = _SHAPES[id(route)] = _shape(dependant)
+    return shape
 
 
 def _unstorable(text: str) -> bool:
@@ -83,13 +113,18 @@ _TEXT_ERROR = "Text cannot contain the NUL character or unpaired surrogates"
 async def refuse_unusable_input(request: Request) -> None:
     """The router dependency: 422 for undeclared query parameters and unstorable text."""
     errors: list[dict[str, Any]] = []
-    allowed = _allowed_query(request)
+    shape = _query_shape(request)
+    seen: set[str] = set()
     for name, value in request.query_params.multi_items():
-        if allowed is not None and name not in allowed:
+        if shape is not None and name not in shape.names:
             errors.append({"loc": ("query", name[:64] or "<empty>"), "type": "unknown_parameter",
                            "msg": "This operation has no such query parameter"})
+        elif shape is not None and name in seen and name not in shape.repeatable:
+            errors.append({"loc": ("query", name), "type": "repeated_parameter",
+                           "msg": "This query parameter takes one value; it was given more than once"})
         elif _unstorable(value):
             errors.append({"loc": ("query", name), "type": "string_unstorable", "msg": _TEXT_ERROR})
+        seen.add(name)
     for name, value in request.path_params.items():
         if isinstance(value, str) and _unstorable(value):
             errors.append({"loc": ("path", name), "type": "string_unstorable", "msg": _TEXT_ERROR})

@@ -11,6 +11,10 @@ the field:
   ``2026-09-07T10:30:00+01:00``), or an aware :class:`datetime.datetime` from code. A time
   without an offset is refused: in the UK it is ambiguous for an hour every autumn.
 
+Both are limited to the years 1900 to 2999: nothing the platform records lies outside them,
+and the far ends of Python's range (year 1, year 9999) break date arithmetic and the database
+driver's conversions.
+
 The JSON schema is Pydantic's own for ``date`` and ``datetime`` (a string of that format).
 """
 
@@ -20,7 +24,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -47,10 +51,22 @@ def _iso_date_time(value: Any) -> Any:
         "e.g. 2026-09-07T09:30:00Z")
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
+
+
+def _in_range(value: Any) -> Any:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "date_range", "Input should be a date between the years {first} and {last}",
+            {"first": FIRST_YEAR, "last": LAST_YEAR})
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_in_range)]
 """A calendar date written ``YYYY-MM-DD``; numbers and other spellings are refused."""
 
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_date_time)]
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_date_time), AfterValidator(_in_range)]
 """An instant written in RFC 3339 with its offset; numbers and naive times are refused."""
 
 __all__ = ["IsoDate", "IsoDateTime"]

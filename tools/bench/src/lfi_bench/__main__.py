@@ -1,8 +1,13 @@
-"""``python -m lfi_bench [--duration S] [--only NAME] [--out FILE]``: run the benchmark."""
+"""``python -m lfi_bench [--duration S] [--only NAME] [--out FILE]``: run the benchmark.
+
+``python -m lfi_bench --readme`` writes the last run's table (bench/results/latest.json) into
+the README's benchmark section instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,7 +19,13 @@ import structlog
 from lfi_bench import machine
 from lfi_bench.context import Options
 from lfi_bench.loops import run_async
-from lfi_bench.report import document, render_table, write_json
+from lfi_bench.report import (
+    document,
+    render_markdown,
+    render_table,
+    replace_readme_block,
+    write_json,
+)
 from lfi_bench.runner import UnknownScenario, run_bench, select
 from lfi_bench.scenarios import SCENARIOS
 
@@ -39,11 +50,33 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, metavar="FILE",
                         help=f"also write the JSON report here (always: {LATEST})")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--readme", action="store_true",
+                        help=f"write {LATEST} into README.md's benchmark section and exit")
     return parser
+
+
+def _write_readme(repo: Path) -> int:
+    latest = repo / LATEST
+    if not latest.exists():
+        print(f"no {LATEST}: run the benchmark first", file=sys.stderr)
+        return 1
+    report = json.loads(latest.read_text(encoding="utf-8"))
+    readme = repo / "README.md"
+    try:
+        text = replace_readme_block(readme.read_text(encoding="utf-8"), render_markdown(report))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    readme.write_text(text, encoding="utf-8")
+    print(f"README.md: the benchmark table of {report.get('started_at')}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.readme:
+        from lfi_devstack.paths import repo_root
+        return _write_readme(repo_root())
     if args.list:
         for scenario in SCENARIOS:
             print(f"{scenario.name:<26} {scenario.title}")

@@ -94,3 +94,66 @@ def write_json(data: dict[str, Any], paths: Sequence[Path]) -> None:
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+README_BEGIN = "<!-- bench:begin (python -m lfi_bench --readme) -->"
+README_END = "<!-- bench:end -->"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|") if text else ""
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """A JSON report (:func:`document`) as the README's Markdown: when, where, then the table.
+
+    Only scenarios with a target or a reference figure are listed row by row; a missed target
+    stays in the table with its figure, as **missed**.
+    """
+    machine = report.get("machine") or {}
+    settings = report.get("settings") or {}
+    load = machine.get("load_average_at_start")
+    lines = [
+        f"Measured {report.get('started_at', '?')} on {one_line(machine)}"
+        f" ({machine.get('os', '?')}; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in load) if load else '?'}), "
+        f"{format_number(float(settings.get('duration_s', 0)))} s per load scenario, "
+        f"{settings.get('concurrency', '?')} connections.",
+        "",
+        "| scenario | figure | value | target | verdict | reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for result in report.get("results", []):
+        name = result.get("scenario", "?")
+        if result.get("status") != Status.MEASURED.value:
+            reason = (result.get("reason") or "").strip().splitlines()
+            lines.append(f"| {name} | {result.get('status')}: {_cell(reason[0] if reason else '')}"
+                         " | | | | |")
+            continue
+        shown = False
+        for figure in result.get("figures", []):
+            if figure.get("target") is None and name != "reference":
+                continue
+            value = f"{format_number(figure['value'])} {figure.get('unit', '')}".strip()
+            verdict = figure.get("verdict") or "—"
+            if verdict == "MISSED":
+                verdict = "**missed**"
+            lines.append(f"| {'' if shown else name} | {_cell(figure['name'])} | {_cell(value)} | "
+                         f"{_cell(figure.get('target') or '—')} | {verdict} | "
+                         f"{_cell(figure.get('reference') or '')} |")
+            shown = True
+    missed = report.get("summary", {}).get("missed", [])
+    lines.append("")
+    lines.append(f"Targets missed: {len(missed)}"
+                 + (" (" + "; ".join(f"{m['scenario']}: {m['figure']}" for m in missed) + ")."
+                    if missed else "."))
+    return "\n".join(lines)
+
+
+def replace_readme_block(readme: str, block: str) -> str:
+    """``readme`` with the text between the bench markers replaced by ``block``."""
+    begin = readme.find(README_BEGIN)
+    end = readme.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"the README has no {README_BEGIN} … {README_END} block")
+    return readme[:begin + len(README_BEGIN)] + "\n" + block + "\n" + readme[end:]
