@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, false, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lfi_referrals.db.models import AccessLogEntry, ReferralRow, Zone
+from lfi_referrals.db.models import AccessLogEntry, ReferralRow, Zone, table_of
 from lfi_shared.auth.principal import Principal, Role
 from lfi_shared.http.problems import Forbidden, NotFound
 
@@ -100,10 +101,17 @@ async def scope_of(session: AsyncSession, principal: Principal,
     """What ``principal`` sees through those of its roles in ``roles``."""
     held = principal.roles & roles
     everything = bool(held & SEE_ALL_ROLES)
-    urns = principal.school_urns if Role.school_staff in held else frozenset()
     zones = (await zone_ids_named(session, principal.zones)
              if Role.tas_practitioner in held and not everything else frozenset())
-    return Scope(everything=everything, school_urns=urns, zone_ids=zones)
+    return _scope(principal, held, zones)
+
+
+def _scope(principal: Principal, held: frozenset[Role], zone_ids: frozenset[UUID]) -> Scope:
+    everything = bool(held & SEE_ALL_ROLES)
+    return Scope(everything=everything,
+                 school_urns=principal.school_urns if Role.school_staff in held else frozenset(),
+                 zone_ids=zone_ids if Role.tas_practitioner in held and not everything
+                 else frozenset())
 
 
 def require_any_role(principal: Principal, roles: frozenset[Role]) -> None:
@@ -123,22 +131,35 @@ async def authorise(session: AsyncSession, principal: Principal, act: Act, *,
         Forbidden: (403) the caller sees it but their role may not take this action there.
     """
     require_any_role(principal, READ_ROLES)
-    if not (await scope_of(session, principal)).sees(school_urn, zone_id):
+    held = principal.roles & READ_ROLES
+    # The zones a token names are looked up once, for both questions.
+    zones = (await zone_ids_named(session, principal.zones)
+             if Role.tas_practitioner in held and not held & SEE_ALL_ROLES else frozenset())
+    if not _scope(principal, held, zones).sees(school_urn, zone_id):
         raise NotFound(not_found)
     allowed = ACT_ROLES[act]
-    if not (await scope_of(session, principal, allowed)).sees(school_urn, zone_id):
+    if not _scope(principal, principal.roles & allowed, zones).sees(school_urn, zone_id):
         wanted = ", ".join(sorted(r.value for r in allowed))
         raise Forbidden(f"Only {wanted} may do this.")
+
+
+# One INSERT statement, built once (its compiled form is cached by SQLAlchemy).
+_APPEND_ACCESS = insert(table_of(AccessLogEntry))
 
 
 async def log_access(session: AsyncSession, principal: Principal, *, action: str,
                      operation: str, purpose: str, referral: ReferralRow | None = None,
                      child_id: UUID | None = None, request_id: str | None = None) -> None:
-    """Append one access-log row (flushed with the request's transaction)."""
-    session.add(AccessLogEntry(
-        actor=principal.subject, roles=sorted(r.value for r in principal.roles), action=action,
-        operation=operation, purpose=purpose,
-        referral_id=referral.id if referral is not None else None,
-        child_id=child_id if child_id is not None else (referral.child_id if referral else None),
-        request_id=request_id))
-    await session.flush()
+    """Append one access-log row, in the request's transaction.
+
+    A plain INSERT rather than an ORM object: the log is append-only and never read back in the
+    request, so there is nothing for the unit of work to track.
+    """
+    await session.execute(_APPEND_ACCESS, {
+        "id": uuid4(), "at": datetime.now(UTC), "actor": principal.subject,
+        "roles": sorted(r.value for r in principal.roles), "action": action,
+        "operation": operation, "purpose": purpose,
+        "referral_id": referral.id if referral is not None else None,
+        "child_id": child_id if child_id is not None else (
+            referral.child_id if referral is not None else None),
+        "request_id": request_id})

@@ -72,21 +72,25 @@ class Settings(ServiceSettings):
     consumer_fetch_timeout_s: float = Field(default=5.0, gt=0)
     # Largest school register CSV accepted in one request.
     register_import_max_bytes: int = Field(default=20_000_000, ge=1)
-
     def referral_policy(self) -> ReferralPolicy:
         """The domain's parameters, from these settings."""
-        return ReferralPolicy(
-            triage_working_days=self.triage_working_days,
-            closure_dates=frozenset(self.closure_dates),
-            max_ep_hours=self.max_ep_hours,
-            timezone=ZoneInfo(self.timezone),
-        )
+        return _policy(self.triage_working_days, self.closure_dates, self.max_ep_hours,
+                       self.timezone)
 
     def retention_schedule(self) -> RetentionSchedule:
         return RetentionSchedule(rules={
             record_class: RetentionRule(base=rule.base, years=rule.years)
             for record_class, rule in self.retention.items()
         })
+
+
+@lru_cache(maxsize=8)
+def _policy(triage_working_days: int, closure_dates: tuple[date, ...], max_ep_hours: Decimal,
+            timezone: str) -> ReferralPolicy:
+    # Made once per set of values: every request asks for it, and it never changes.
+    return ReferralPolicy(triage_working_days=triage_working_days,
+                          closure_dates=frozenset(closure_dates), max_ep_hours=max_ep_hours,
+                          timezone=ZoneInfo(timezone))
 
 
 @lru_cache(maxsize=1)

@@ -68,6 +68,10 @@ async def get_principal(
             detail="missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    principal = validator.cached(credentials.credentials)
+    if principal is not None:
+        request.state.principal = principal
+        return principal
     try:
         # Off the event loop: a JWKS refresh is blocking network I/O.
         principal = await run_in_threadpool(validator.validate, credentials.credentials)

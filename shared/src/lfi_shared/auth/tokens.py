@@ -4,10 +4,17 @@ The accepted algorithms are fixed by configuration, never taken from the token: 
 the symmetric ``HS*`` family are refused outright, so a token "signed" with the public key as
 an HMAC secret cannot pass. Every token must carry ``exp``, ``iss``, ``aud`` and ``sub`` and
 name its key (``kid``) in the header.
+
+A verified token's principal is remembered, by the token's exact text, until the token expires
+(and for at most ``cache_ttl_s``), so a client repeating its token costs one dictionary
+look-up instead of a signature check; :meth:`TokenValidator.cached` answers from memory only
+and never blocks.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,8 +102,14 @@ class TokenValidator:
         jwks_timeout_s: float = 5.0,
         jwks_cache_lifespan_s: float = 300.0,
         key_source: KeySource | None = None,
+        cache_size: int = 4096,
+        cache_ttl_s: float = 60.0,
     ) -> None:
         """Read the configuration; fetches nothing yet.
+
+        ``cache_size`` verified tokens are remembered, each for at most ``cache_ttl_s`` (a key
+        removed from the key set stops being honoured within that time); ``cache_size=0``
+        remembers none.
 
         Raises:
             ValueError: no accepted algorithm, a forbidden one (``none``, ``HS*``), both or
@@ -114,6 +127,11 @@ class TokenValidator:
         self._keys = key_source or _key_source(
             settings, timeout_s=jwks_timeout_s, cache_lifespan_s=jwks_cache_lifespan_s
         )
+        self._cache_size = cache_size
+        self._cache_ttl_s = cache_ttl_s
+        # token -> (wall-clock time it stops being trusted, principal)
+        self._verified: dict[str, tuple[float, Principal]] = {}
+        self._cache_lock = threading.Lock()
 
     def validate(self, token: str) -> Principal:
         """The principal of a valid ``token``.
@@ -124,7 +142,47 @@ class TokenValidator:
                 refused algorithm, signed by an unknown key, badly signed, expired, or for
                 another issuer or audience.
         """
-        return Principal.from_claims(self.decode(token))
+        principal = self.cached(token)
+        if principal is not None:
+            return principal
+        claims = self.decode(token)
+        principal = Principal.from_claims(claims)
+        self._remember(token, claims, principal)
+        return principal
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it was verified lately and has not expired since;
+        ``None`` otherwise (then call :meth:`validate`). Never blocks."""
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        until, principal = entry
+        if time.time() >= until:
+            self._verified.pop(token, None)
+            return None
+        return principal
+
+    def _remember(self, token: str, claims: Mapping[str, Any], principal: Principal) -> None:
+        if self._cache_size <= 0:
+            return
+        exp = claims["exp"]  # required, and a number: PyJWT has checked both
+        now = time.time()
+        # Trusted as long as decode() would accept it: until exp plus the leeway.
+        until = min(float(exp) + self.leeway_s, now + self._cache_ttl_s)
+        if until <= now:
+            return
+        with self._cache_lock:
+            if len(self._verified) >= self._cache_size:
+                self._evict(now)
+            self._verified[token] = (until, principal)
+
+    def _evict(self, now: float) -> None:
+        """Drop expired entries, then (if still full) the older half."""
+        entries = list(self._verified.items())
+        kept = [(token, entry) for token, entry in entries if entry[0] > now]
+        if len(kept) >= self._cache_size:
+            kept = kept[len(kept) // 2:]
+        self._verified = dict(kept)
 
     def decode(self, token: str) -> dict[str, Any]:
         """The verified claims of ``token``; raises as :meth:`validate` does."""

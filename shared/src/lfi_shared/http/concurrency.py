@@ -22,7 +22,7 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_for(version)
 
 
-def if_match_header(
+async def if_match_header(
     if_match: Annotated[str | None, Header(
         alias="If-Match",
         description="The ETag of the version you read. Required; 412 if it has changed since.",
@@ -35,6 +35,7 @@ def if_match_header(
     return if_match.strip()
 
 
+# (async although it never waits: FastAPI would run a plain function in a worker thread.)
 IfMatch = Annotated[str, Depends(if_match_header)]
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 from sqlalchemy import (
     Column,
     DateTime,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    bindparam,
     func,
     select,
     update,
@@ -59,12 +61,19 @@ def add_idempotency_table(metadata: MetaData) -> Table:
 
 
 def request_fingerprint(payload: Any) -> str:
-    canonical = json.dumps(jsonable_encoder(payload), sort_keys=True, separators=(",", ":"))
+    """The SHA-256 of the request's canonical JSON (sorted keys, no spaces)."""
+    # A model's JSON dump is what jsonable_encoder would make of it, without walking it twice.
+    data = (payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel)
+            else jsonable_encoder(payload))
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class CreatedResponse:
+    """What a create answered. ``body`` is JSON-ready (say ``model.model_dump(mode="json")``):
+    it is stored as it is and sent as it is."""
+
     status_code: int
     body: Any
     headers: Mapping[str, str]
@@ -73,8 +82,7 @@ class CreatedResponse:
         headers = dict(self.headers)
         if replayed:
             headers[REPLAYED_HEADER] = "true"
-        return JSONResponse(jsonable_encoder(self.body), status_code=self.status_code,
-                            headers=headers)
+        return JSONResponse(self.body, status_code=self.status_code, headers=headers)
 
 
 class IdempotencyStore:
@@ -82,6 +90,13 @@ class IdempotencyStore:
 
     def __init__(self, table: Table) -> None:
         self.table = table
+        # Built once: SQLAlchemy then reuses their compiled form for every request.
+        # (The columns written are those of each call's parameters.)
+        keyed = ((table.c.owner == bindparam("claim_owner"))
+                 & (table.c.key == bindparam("claim_key")))
+        self._claim = insert(table).on_conflict_do_nothing().returning(table.c.key)
+        self._claimed = select(table).where(keyed)
+        self._answer = update(table).where(keyed)
 
     async def run(
         self,
@@ -100,16 +115,11 @@ class IdempotencyStore:
         if key is None:
             return (await create()).to_response()
         fingerprint = request_fingerprint(payload)
-        claimed = await session.execute(
-            insert(self.table)
-            .values(owner=owner, key=key, operation=operation, request_hash=fingerprint)
-            .on_conflict_do_nothing()
-            .returning(self.table.c.key)
-        )
+        claimed = await session.execute(self._claim, {
+            "owner": owner, "key": key, "operation": operation, "request_hash": fingerprint})
         if claimed.first() is None:
             row = (await session.execute(
-                select(self.table).where(self.table.c.owner == owner, self.table.c.key == key)
-            )).mappings().one()
+                self._claimed, {"claim_owner": owner, "claim_key": key})).mappings().one()
             if row["operation"] != operation or row["request_hash"] != fingerprint:
                 raise InvalidRequest(
                     "This Idempotency-Key was already used for a different request.",
@@ -122,11 +132,7 @@ class IdempotencyStore:
                 headers=row["response_headers"] or {},
             ).to_response(replayed=True)
         created = await create()
-        await session.execute(
-            update(self.table)
-            .where(self.table.c.owner == owner, self.table.c.key == key)
-            .values(status_code=created.status_code,
-                    response_body=jsonable_encoder(created.body),
-                    response_headers=dict(created.headers))
-        )
+        await session.execute(self._answer, {
+            "claim_owner": owner, "claim_key": key, "status_code": created.status_code,
+            "response_body": created.body, "response_headers": dict(created.headers)})
         return created.to_response()

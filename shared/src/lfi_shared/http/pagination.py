@@ -10,14 +10,14 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Integer, Select, bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -90,7 +90,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512,
                                         description="`next_cursor` of the previous page.")] = None,
@@ -98,6 +98,7 @@ def page_params(
     return PageParams(limit=limit, cursor=cursor)
 
 
+# (async although it never waits: FastAPI would run a plain function in a worker thread.)
 PageQuery = Annotated[PageParams, Depends(page_params)]
 
 
@@ -128,6 +129,71 @@ async def keyset_page(
         last = rows[-1]
         next_cursor = encode_cursor([_key_value(last, k) for k in keys])
     return rows, next_cursor
+
+
+class KeysetQuery:
+    """A keyset-paged query built once, run with different values each time.
+
+    ``stmt`` takes its values as bind parameters (``bindparam("name")``); its first page and
+    the pages after a cursor are built here, once, so each request only binds values: no
+    statement is assembled and SQLAlchemy reuses the compiled SQL. Pages are as
+    :func:`keyset_page` makes them (same cursors).
+    """
+
+    def __init__(self, stmt: Select[Any], keys: Sequence[ColumnElement[Any]], *,
+                 descending: bool = False) -> None:
+        self.keys = list(keys)
+        self._names = [_key_name(k) for k in self.keys]
+        self._after_names = [f"page_after_{i}" for i in range(len(self.keys))]
+        order = [k.desc() for k in self.keys] if descending else [k.asc() for k in self.keys]
+        limit = bindparam("page_limit", type_=Integer)
+        self._first = stmt.order_by(*order).limit(limit)
+        key_tuple = tuple_(*self.keys)
+        after = tuple_(*(bindparam(name, type_=k.type)
+                         for name, k in zip(self._after_names, self.keys, strict=True)))
+        self._next = (stmt.where(key_tuple < after if descending else key_tuple > after)
+                      .order_by(*order).limit(limit))
+        self._types = [_python_type(k) for k in self.keys]
+
+    async def page(self, session: AsyncSession, params: PageParams,
+                   values: Mapping[str, Any]) -> tuple[list[Any], str | None]:
+        """One page for ``values`` (the statement's parameters): its rows and the next cursor.
+
+        Raises:
+            InvalidRequest: the cursor is not one this list gave out.
+        """
+        bound = {**values, "page_limit": params.limit + 1}
+        stmt = self._first
+        if params.cursor is not None:
+            after = decode_cursor(params.cursor, len(self.keys))
+            if not all(kind is None or isinstance(value, kind)
+                       for value, kind in zip(after, self._types, strict=True)):
+                raise _bad_cursor()
+            bound.update(zip(self._after_names, after, strict=True))
+            stmt = self._next
+        result = await session.execute(stmt, bound)
+        rows = list(result.scalars().all()) if len(result.keys()) == 1 else list(result.all())
+        next_cursor = None
+        if len(rows) > params.limit:
+            rows = rows[: params.limit]
+            last = rows[-1]
+            next_cursor = encode_cursor([getattr(last, name) for name in self._names])
+        return rows, next_cursor
+
+
+def _python_type(key: ColumnElement[Any]) -> type | None:
+    try:
+        kind = key.type.python_type
+    except NotImplementedError:
+        return None
+    return kind if isinstance(kind, type) else None
+
+
+def _key_name(key: ColumnElement[Any]) -> str:
+    name = getattr(key, "key", None) or getattr(key, "name", None)
+    if not isinstance(name, str):
+        raise ValueError("pagination keys must be named columns")
+    return name
 
 
 def _key_value(row: Any, key: ColumnElement[Any]) -> Any:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lfi_shared.observability.tracing import clean_request_id, new_trace, parse_traceparent
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_RAW = REQUEST_ID_HEADER.encode()
 log = structlog.get_logger("lfi.http")
 
 
@@ -49,9 +50,14 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = clean_request_id(headers.get(REQUEST_ID_HEADER))
-        incoming = parse_traceparent(headers.get("traceparent"))
+        given_id = given_traceparent = None
+        for name, value in scope["headers"]:  # ASGI header names are lower case
+            if name == _REQUEST_ID_RAW:
+                given_id = value.decode("latin-1")
+            elif name == b"traceparent":
+                given_traceparent = value.decode("latin-1")
+        request_id = clean_request_id(given_id)
+        incoming = parse_traceparent(given_traceparent)
         trace = incoming.child() if incoming else new_trace()
         scope.setdefault("state", {})
         scope["state"]["request_id"] = request_id

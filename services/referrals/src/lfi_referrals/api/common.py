@@ -1,4 +1,8 @@
-"""What the referral endpoints share: settings, the purpose of an access, the request's ids."""
+"""What the referral endpoints share: settings, the purpose of an access, the request's ids.
+
+The dependencies are ``async def`` although they never wait: FastAPI runs a plain ``def``
+dependency in a worker thread, a hand-off that costs far more than the function itself.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from fastapi import Depends, Header, Query, Request
 from lfi_referrals.settings import Settings
 
 
-def settings_of(request: Request) -> Settings:
+async def settings_of(request: Request) -> Settings:
     settings = request.app.state.settings
     assert isinstance(settings, Settings)
     return settings
@@ -18,7 +22,7 @@ def settings_of(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(settings_of)]
 
 
-def stated_purpose(
+async def stated_purpose(
     x_purpose: Annotated[str | None, Header(
         alias="X-Purpose", max_length=200,
         description="Why the child's record is accessed (written to the access log).")] = None,

@@ -74,7 +74,7 @@ async def list_contacts(session: SessionDep, page: PageQuery, school_urn: str | 
     rows, next_cursor = await keyset_page(
         session, stmt, [PhonelineContact.received_at.expression, PhonelineContact.id.expression],
         page, descending=True)
-    return Page(items=[contact_read(c) for c in rows], next_cursor=next_cursor)
+    return Page[ContactRead](items=[contact_read(c) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/v1/contacts/{contact_id}", response_model=ContactRead)
@@ -99,11 +99,12 @@ async def convert_contact_to_referral(contact_id: uuid.UUID, body: ContactToRefe
     if contact.referral_id is not None:
         raise Conflict("This call has already become a referral.",
                        extra={"referral_id": str(contact.referral_id)})
-    school = await school_of(session, contact.school_urn)
-    await authorise(session, principal, Act.DRAFT, school_urn=school.urn,
-                    zone_id=school.zone_id, not_found="No phoneline contact with this id.")
-    create = ReferralCreate(school_urn=school.urn, **body.details.model_dump())
-    row = await referral_service.create_draft(session, settings, principal, create, school=school)
+    create = ReferralCreate(school_urn=contact.school_urn, **body.details.model_dump())
+    context = await referral_service.draft_context(session, create)
+    await authorise(session, principal, Act.DRAFT, school_urn=context.school.urn,
+                    zone_id=context.school.zone_id, not_found="No phoneline contact with this id.")
+    row = await referral_service.create_draft(session, settings, principal, create,
+                                              context=context)
     contact.referral_id = row.id
     contact.version += 1
     await session.flush()

@@ -144,7 +144,7 @@ async def list_case_notes(referral_id: uuid.UUID, request: Request, session: Ses
     await log_access(session, principal, action="read", operation="list_case_notes",
                      purpose=purpose or "case work", referral=loaded.row,
                      request_id=request_id_of(request))
-    return Page(items=[case_note_read(n) for n in rows], next_cursor=next_cursor)
+    return Page[CaseNoteRead](items=[case_note_read(n) for n in rows], next_cursor=next_cursor)
 
 
 # -------------------------------------------------------------------------------- exports
@@ -232,5 +232,5 @@ async def list_access_log(
     rows, next_cursor = await keyset_page(
         session, stmt, [AccessLogEntry.at.expression, AccessLogEntry.id.expression], page,
         descending=True)
-    return Page(items=[access_log_read(e) for e in rows], next_cursor=next_cursor)
+    return Page[AccessLogRead](items=[access_log_read(e) for e in rows], next_cursor=next_cursor)
 

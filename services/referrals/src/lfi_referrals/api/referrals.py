@@ -14,7 +14,6 @@ from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import and_, select
 
 from lfi_referrals.access import READ_ROLES, Act, authorise, log_access, require_any_role, scope_of
 from lfi_referrals.api.common import (
@@ -23,7 +22,7 @@ from lfi_referrals.api.common import (
     request_id_of,
     traceparent_of,
 )
-from lfi_referrals.db.models import ReferralRow, platform
+from lfi_referrals.db.models import platform
 from lfi_referrals.domain import referral as domain
 from lfi_referrals.domain.census import SenPrimaryNeed
 from lfi_referrals.domain.lifecycle import ReferralStatus
@@ -44,13 +43,14 @@ from lfi_referrals.schemas.referrals import (
     WithdrawIn,
 )
 from lfi_referrals.service import referrals as service
-from lfi_referrals.service.views import SUMMARY_COLUMNS, referral_read, referral_summary
+from lfi_referrals.service.referral_list import ReferralFilters, referral_page
+from lfi_referrals.service.views import referral_read, referral_summaries
 from lfi_shared.auth import CurrentPrincipal
 from lfi_shared.auth.principal import Principal, Role
 from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
 from lfi_shared.http.deps import SessionDep
 from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
-from lfi_shared.http.pagination import Page, PageQuery, keyset_page
+from lfi_shared.http.pagination import Page, PageQuery
 from lfi_shared.http.problems import PROBLEM_RESPONSES, FieldError, InvalidRequest, NotFound
 from lfi_shared.http.temporal import IsoDate
 
@@ -69,9 +69,10 @@ async def guarded(session: SessionDep, principal: Principal, referral_id: uuid.U
     return loaded
 
 
-def reply(response: Response, loaded: service.LoadedReferral, settings: SettingsDep) -> ReferralRead:
+def reply(response: Response, loaded: service.LoadedReferral, settings: SettingsDep,
+          referral: Referral | None = None) -> ReferralRead:
     set_etag(response, loaded.row.version)
-    return referral_read(loaded, service.today(settings))
+    return referral_read(loaded, service.today(settings), referral)
 
 
 # ------------------------------------------------------------------------------ create, read
@@ -82,17 +83,17 @@ async def create_referral(body: ReferralCreate, request: Request, session: Sessi
                           principal: CurrentPrincipal, settings: SettingsDep,
                           purpose: PurposeDep, key: IdempotencyKey = None) -> Response:
     """Start a draft referral about a child, a cohort or the whole school (no event yet)."""
-    school = await service.school_of(session, body.school_urn)
+    context = await service.draft_context(session, body)
     try:
-        await authorise(session, principal, Act.DRAFT, school_urn=school.urn,
-                        zone_id=school.zone_id, not_found="")
+        await authorise(session, principal, Act.DRAFT, school_urn=context.school.urn,
+                        zone_id=context.school.zone_id, not_found="")
     except NotFound:
         raise InvalidRequest("You cannot refer for this school.", errors=[FieldError(
             field="body.school_urn", message="Not one of your schools.",
             code="school_not_yours")]) from None
 
     async def create() -> CreatedResponse:
-        row = await service.create_draft(session, settings, principal, body, school=school)
+        row = await service.create_draft(session, settings, principal, body, context=context)
         await log_access(session, principal, action="change", operation="create_referral",
                          purpose=purpose or "make a referral", referral=row,
                          request_id=request_id_of(request))
@@ -118,7 +119,10 @@ async def read_referral(referral_id: uuid.UUID, request: Request, response: Resp
     return reply(response, loaded, settings)
 
 
-@router.get("/v1/referrals", response_model=Page[ReferralSummary])
+SummaryPage = Page[ReferralSummary]
+
+
+@router.get("/v1/referrals", response_model=SummaryPage)
 async def list_referrals(
     session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep, page: PageQuery,
     school_urn: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
@@ -130,42 +134,24 @@ async def list_referrals(
     created_from: IsoDate | None = None,
     created_to: IsoDate | None = None,
     overdue: bool | None = None,
-) -> Page[ReferralSummary]:
+) -> SummaryPage:
     """Referrals the caller may see, newest first, without any child's identity."""
     require_any_role(principal, READ_ROLES)
     scope = await scope_of(session, principal)
     today = service.today(settings)
-    stmt = select(*SUMMARY_COLUMNS).where(
-        scope.school_and_zone_filter(ReferralRow.school_urn.expression,
-                                     ReferralRow.zone_id.expression))
-    if school_urn:
-        stmt = stmt.where(ReferralRow.school_urn == school_urn)
-    if zone_id:
-        stmt = stmt.where(ReferralRow.zone_id == zone_id)
-    if status:
-        stmt = stmt.where(ReferralRow.status.in_([s.value for s in status]))
-    if subject_kind:
-        stmt = stmt.where(ReferralRow.subject_kind == subject_kind.value)
-    if need:
-        stmt = stmt.where(ReferralRow.needs.contains([need.value]))
-    if year_group:
-        stmt = stmt.where(ReferralRow.year_groups.contains([year_group.strip().upper()]))
     tz = settings.referral_policy().timezone
-    if created_from:
-        stmt = stmt.where(ReferralRow.created_at >= datetime.combine(created_from, time(), tz))
-    if created_to:
-        stmt = stmt.where(ReferralRow.created_at < datetime.combine(
-            created_to + timedelta(days=1), time(), tz))
-    overdue_clause = and_(ReferralRow.status == ReferralStatus.SUBMITTED.value,
-                          ReferralRow.triage_due_on < today)
-    if overdue is True:
-        stmt = stmt.where(overdue_clause)
-    elif overdue is False:
-        stmt = stmt.where(~overdue_clause)
-    rows, next_cursor = await keyset_page(
-        session, stmt, [ReferralRow.created_at.expression, ReferralRow.id.expression], page,
-        descending=True)
-    return Page(items=[referral_summary(r, today) for r in rows], next_cursor=next_cursor)
+    filters = ReferralFilters(
+        school_urn=school_urn or None, zone_id=zone_id,
+        statuses=tuple(s.value for s in status or ()),
+        subject_kind=subject_kind.value if subject_kind else None,
+        need=need.value if need else None,
+        year_group=year_group.strip().upper() if year_group else None,
+        created_from=datetime.combine(created_from, time(), tz) if created_from else None,
+        created_before=(datetime.combine(created_to + timedelta(days=1), time(), tz)
+                        if created_to else None),
+        overdue=overdue)
+    rows, next_cursor = await referral_page(session, scope, filters, page, today=today)
+    return SummaryPage(items=referral_summaries(rows, today), next_cursor=next_cursor)
 
 
 @router.put("/v1/referrals/{referral_id}", response_model=ReferralRead)
@@ -199,7 +185,7 @@ async def transition(request: Request, response: Response, session: SessionDep,
     await log_access(session, principal, action="change", operation=operation,
                      purpose=purpose or operation.replace("_", " "), referral=loaded.row,
                      request_id=request_id_of(request))
-    return reply(response, loaded, settings)
+    return reply(response, loaded, settings, change.referral)
 
 
 @router.post("/v1/referrals/{referral_id}/submit", response_model=ReferralRead)

@@ -57,7 +57,7 @@ async def list_zones(session: SessionDep, principal: CurrentPrincipal,
                      page: PageQuery) -> Page[ZoneRead]:
     """The school and community zones, by code."""
     rows, next_cursor = await keyset_page(session, select(Zone), [Zone.code.expression], page)
-    return Page(items=[zone_read(z) for z in rows], next_cursor=next_cursor)
+    return Page[ZoneRead](items=[zone_read(z) for z in rows], next_cursor=next_cursor)
 
 
 @router.get("/v1/zones/{zone_id}", response_model=ZoneRead, tags=["zones"])
@@ -103,7 +103,8 @@ async def list_overdue_referrals(zone_id: uuid.UUID, session: SessionDep,
              ReferralRow.triage_due_on < today))
     rows, next_cursor = await keyset_page(
         session, stmt, [ReferralRow.triage_due_on.expression, ReferralRow.id.expression], page)
-    return Page(items=[referral_summary(r, today) for r in rows], next_cursor=next_cursor)
+    return Page[ReferralSummary](items=[referral_summary(r, today) for r in rows],
+                                  next_cursor=next_cursor)
 
 
 @router.get("/v1/schools", response_model=Page[SchoolRead], tags=["schools"])
@@ -122,7 +123,7 @@ async def list_schools(session: SessionDep, principal: CurrentPrincipal, page: P
     if name:
         stmt = stmt.where(School.name.ilike(f"%{name}%"))
     rows, next_cursor = await keyset_page(session, stmt, [School.urn.expression], page)
-    return Page(items=[school_read(s) for s in rows], next_cursor=next_cursor)
+    return Page[SchoolRead](items=[school_read(s) for s in rows], next_cursor=next_cursor)
 
 
 @router.get("/v1/schools/{urn}", response_model=SchoolRead, tags=["schools"])

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Table,
     Text,
     func,
 )
@@ -36,6 +37,13 @@ class Base(DeclarativeBase):
 
 
 platform = add_platform_tables(Base.metadata)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The table a model maps, for plain (Core) statements on it."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def _utcnow() -> datetime:
@@ -145,9 +153,10 @@ class ReferralRow(Base):
     withdrawal_note: Mapped[str | None] = mapped_column(Text)
     withdrawn_by: Mapped[str | None] = mapped_column(Text)
 
-    # What the referral shows of its placement and funding (domain/outcomes.py), as JSON.
-    shown_placement: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    shown_funding: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # What the referral shows of its placement and funding (domain/outcomes.py), as JSON;
+    # nothing shown is SQL NULL (not a JSON null), which a read need not decode.
+    shown_placement: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    shown_funding: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

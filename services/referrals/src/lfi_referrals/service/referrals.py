@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_referrals.db.mapping import referral_from_rows, write_referral
@@ -27,6 +27,7 @@ from lfi_referrals.db.models import (
     PlacementRequestRow,
     ReferralRow,
     School,
+    table_of,
 )
 from lfi_referrals.domain import referral as domain
 from lfi_referrals.domain.census import Exclusion, SenProvision, check_exclusions
@@ -82,6 +83,16 @@ class LoadedReferral:
         return referral_from_rows(self.row, self.placements, self.reviews)
 
 
+# The referral with two flags saying whether it has request rows: most have none, and then one
+# statement loads everything.
+_LOAD_REFERRAL = select(
+    ReferralRow,
+    exists().where(PlacementRequestRow.referral_id == ReferralRow.id).label("has_placements"),
+    exists().where(Element3ReviewRow.referral_id == ReferralRow.id).label("has_reviews"),
+).where(ReferralRow.id == bindparam("referral_id"))
+_LOAD_REFERRAL_FOR_UPDATE = _LOAD_REFERRAL.with_for_update(of=ReferralRow)
+
+
 async def load_referral(session: AsyncSession, referral_id: uuid.UUID, *,
                         for_update: bool = False) -> LoadedReferral:
     """The referral and its request rows.
@@ -89,16 +100,17 @@ async def load_referral(session: AsyncSession, referral_id: uuid.UUID, *,
     Raises:
         NotFound: no referral has this id.
     """
-    stmt = select(ReferralRow).where(ReferralRow.id == referral_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.scalars(stmt)).one_or_none()
-    if row is None:
+    stmt = _LOAD_REFERRAL_FOR_UPDATE if for_update else _LOAD_REFERRAL
+    found = (await session.execute(stmt, {"referral_id": referral_id})).one_or_none()
+    if found is None:
         raise NotFound(NOT_FOUND)
+    row, has_placements, has_reviews = found
     placements = list(await session.scalars(
-        select(PlacementRequestRow).where(PlacementRequestRow.referral_id == referral_id)))
+        select(PlacementRequestRow).where(PlacementRequestRow.referral_id == referral_id)
+    )) if has_placements else []
     reviews = list(await session.scalars(
-        select(Element3ReviewRow).where(Element3ReviewRow.referral_id == referral_id)))
+        select(Element3ReviewRow).where(Element3ReviewRow.referral_id == referral_id)
+    )) if has_reviews else []
     return LoadedReferral(row=row, placements=placements, reviews=reviews)
 
 
@@ -108,17 +120,28 @@ def _agreement(body: ParentalAgreementIn | None) -> ParentalAgreement | None:
     return ParentalAgreement(relationship=body.given_by, agreed_on=body.agreed_on)
 
 
+_REFERRALS = table_of(ReferralRow)
+_INSERT_REFERRAL = insert(_REFERRALS)
+_CHILD_ID_OF_UPN = (
+    select(_REFERRALS.c.child_id)
+    .where(_REFERRALS.c.child_upn == bindparam("upn"), _REFERRALS.c.child_id.is_not(None),
+           _REFERRALS.c.anonymised_at.is_(None))
+    .order_by(_REFERRALS.c.created_at).limit(1))
+
+
 async def _child_id_for(session: AsyncSession, upn: str, current: uuid.UUID | None) -> uuid.UUID:
-    existing = (await session.scalars(
-        select(ReferralRow.child_id).where(ReferralRow.child_upn == upn,
-                                           ReferralRow.child_id.is_not(None),
-                                           ReferralRow.anonymised_at.is_(None))
-        .order_by(ReferralRow.created_at).limit(1))).first()
+    existing = (await session.scalars(_CHILD_ID_OF_UPN, {"upn": upn})).first()
     return existing or current or uuid.uuid4()
 
 
-async def _subject(session: AsyncSession, body: ReferralDetails, settings: Settings,
-                   current: uuid.UUID | None) -> ReferralSubject:
+def _subject(body: ReferralDetails, settings: Settings,
+             child_id: uuid.UUID | None) -> ReferralSubject:
+    """The subject ``body`` describes; a child one gets ``child_id`` (see :func:`_child_id_for`).
+
+    Raises:
+        InvalidReferral: the parts do not fit the subject kind, or the child's facts break a
+            rule.
+    """
     errors: list[FieldError] = []
     kinds = {SubjectKind.CHILD: body.child, SubjectKind.COHORT: body.cohort,
              SubjectKind.WHOLE_SCHOOL: body.whole_school}
@@ -144,8 +167,9 @@ async def _subject(session: AsyncSession, body: ReferralDetails, settings: Setti
             raise InvalidReferral("The referral is not valid.", errors=[Fault(
                 "secondary_need", "A secondary need is for a child with SEN and differs from "
                                   "the primary need.").at("body.child.secondary_need")])
+        assert child_id is not None, "a child subject needs the child's id"
         return ChildSubject(
-            child_id=await _child_id_for(session, child.upn, current),
+            child_id=child_id,
             identity=ChildIdentity(given_name=child.given_name, family_name=child.family_name,
                                    date_of_birth=child.date_of_birth, upn=child.upn),
             year_group=child.year_group, sen_provision=child.sen_provision,
@@ -177,38 +201,90 @@ def _write_service_columns(row: ReferralRow, body: ReferralDetails) -> None:
     row.already_tried = body.already_tried
 
 
-async def school_of(session: AsyncSession, urn: str) -> School:
+@dataclass(frozen=True, slots=True)
+class SchoolRef:
+    """What a referral takes from the school it is about: its URN and its zone."""
+
+    urn: str
+    zone_id: uuid.UUID
+
+
+_SCHOOLS = table_of(School)
+_SCHOOL_REF = select(_SCHOOLS.c.urn, _SCHOOLS.c.zone_id).where(
+    _SCHOOLS.c.urn == bindparam("urn"))
+
+
+async def school_of(session: AsyncSession, urn: str) -> SchoolRef:
     """The school ``urn`` of the register.
 
     Raises:
         InvalidRequest: no such school on the register.
     """
-    school = await session.get(School, urn)
-    if school is None:
-        raise InvalidRequest("The school is not on the register.", errors=[
-            FieldError(field="body.school_urn", message="No school with this URN is on the "
-                                                        "register.", code="unknown_school")])
-    return school
+    found = (await session.execute(_SCHOOL_REF, {"urn": urn})).one_or_none()
+    if found is None:
+        raise _unknown_school()
+    return SchoolRef(urn=found.urn, zone_id=found.zone_id)
+
+
+def _unknown_school() -> InvalidRequest:
+    return InvalidRequest("The school is not on the register.", errors=[
+        FieldError(field="body.school_urn", message="No school with this URN is on the "
+                                                    "register.", code="unknown_school")])
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContext:
+    """What a new referral needs to know first: its school, and the id its child (if a child
+    referral) already has from an earlier referral."""
+
+    school: SchoolRef
+    known_child_id: uuid.UUID | None
+
+
+# The school and the child's id in one statement: a create makes one round trip fewer.
+_DRAFT_CONTEXT = select(
+    _SCHOOLS.c.urn, _SCHOOLS.c.zone_id,
+    _CHILD_ID_OF_UPN.scalar_subquery().label("known_child_id"),
+).where(_SCHOOLS.c.urn == bindparam("urn"))
+
+
+async def draft_context(session: AsyncSession, body: ReferralCreate) -> DraftContext:
+    """The school ``body`` refers from, and the id its child already has (or ``None``).
+
+    Raises:
+        InvalidRequest: no such school on the register.
+    """
+    upn = body.child.upn if body.child is not None else None
+    found = (await session.execute(_DRAFT_CONTEXT, {"urn": body.school_urn, "upn": upn})
+             ).one_or_none()
+    if found is None:
+        raise _unknown_school()
+    return DraftContext(school=SchoolRef(urn=found.urn, zone_id=found.zone_id),
+                        known_child_id=found.known_child_id)
 
 
 async def create_draft(session: AsyncSession, settings: Settings, principal: Principal,
-                       body: ReferralCreate, *, school: School) -> ReferralRow:
-    """Start a draft referral of ``school``'s (no event: a draft is the school's own).
+                       body: ReferralCreate, *, context: DraftContext) -> ReferralRow:
+    """Start a draft referral of the school's (no event: a draft is the school's own).
 
     Raises:
         InvalidReferral: the content breaks a rule (each field named).
     """
     at = now()
-    subject = await _subject(session, body, settings, None)
+    school = context.school
+    subject = _subject(body, settings, context.known_child_id or uuid.uuid4())
     change = domain.draft_referral(referral_id=uuid.uuid4(), school_urn=school.urn,
                                    zone_id=school.zone_id, details=_details(body, subject),
                                    at=at, policy=settings.referral_policy())
     row = ReferralRow(version=1, created_by=principal.subject, exclusions=[], needs=[],
-                      year_groups=[], support_requested=[])
+                      year_groups=[], support_requested=[], updated_at=at)
     write_referral(row, change.referral)
     _write_service_columns(row, body)
-    session.add(row)
-    await session.flush()
+    # One plain INSERT of every column: nothing else in the request changes the new referral,
+    # so the unit of work would track it for nothing (and its flush costs more than the
+    # statement). The row object stays outside the session, a record of what was written.
+    await session.execute(_INSERT_REFERRAL,
+                          {column.key: getattr(row, column.key) for column in _REFERRALS.columns})
     return row
 
 
@@ -221,7 +297,9 @@ async def amend_draft(session: AsyncSession, settings: Settings, loaded: LoadedR
         InvalidReferral: the content breaks a rule.
     """
     current = loaded.referral
-    subject = await _subject(session, body, settings, current.child_id)
+    child_id = (await _child_id_for(session, body.child.upn, current.child_id)
+                if body.child is not None else None)
+    subject = _subject(body, settings, child_id)
     change = domain.amend_draft(current, details=_details(body, subject), at=now(),
                                 policy=settings.referral_policy())
     await apply_change(session, settings, loaded, change, RequestContext())

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Row
 
 from lfi_referrals.db.mapping import referral_from_rows
-from lfi_referrals.db.models import AccessLogEntry, CaseNote, ReferralRow
+from lfi_referrals.db.models import AccessLogEntry, CaseNote, ReferralRow, table_of
 from lfi_referrals.domain.census import ExclusionType, SenPrimaryNeed, SenProvision
 from lfi_referrals.domain.lifecycle import ReferralStatus, allowed_actions
-from lfi_referrals.domain.referral import is_triage_overdue
+from lfi_referrals.domain.referral import Referral, is_triage_overdue
 from lfi_referrals.domain.subjects import SubjectKind
 from lfi_referrals.domain.support import (
     ParentRelationship,
@@ -41,15 +43,18 @@ from lfi_referrals.schemas.referrals import (
 )
 from lfi_referrals.service.referrals import LoadedReferral, pounds_of
 
-SUMMARY_COLUMNS = (
-    ReferralRow.id, ReferralRow.school_urn, ReferralRow.zone_id, ReferralRow.subject_kind,
-    ReferralRow.status, ReferralRow.child_id, ReferralRow.year_groups, ReferralRow.needs,
-    ReferralRow.support_requested, ReferralRow.submitted_at, ReferralRow.triage_due_on,
-    ReferralRow.assigned_practitioner_id, ReferralRow.shown_placement, ReferralRow.shown_funding,
-    ReferralRow.created_at, ReferralRow.updated_at, ReferralRow.version,
-)
-"""The columns :func:`referral_summary` reads: a list selects these rows, not whole referrals
-(no child's identity, exclusions or plan is loaded for a list)."""
+_REFERRALS = table_of(ReferralRow)
+SUMMARY_COLUMNS = tuple(_REFERRALS.c[name] for name in (
+    "id", "school_urn", "zone_id", "subject_kind", "status", "child_id", "year_groups", "needs",
+    "support_requested", "submitted_at", "triage_due_on", "assigned_practitioner_id",
+    "shown_placement", "shown_funding", "created_at", "updated_at", "version"))
+"""The columns :func:`referral_summary` reads: a list selects these rows (plain columns of the
+table, not ORM entities), not whole referrals (no child's identity, exclusions or plan is
+loaded for a list)."""
+
+_SUMMARY_KEYS = tuple(column.key for column in SUMMARY_COLUMNS)
+_SUBMITTED = ReferralStatus.SUBMITTED.value
+_NOTHING_SHOWN = ShownOutcomesRead(placement=None, funding=None)
 
 SummarySource = ReferralRow | Row[Any]
 """A referral, or a row of :data:`SUMMARY_COLUMNS`."""
@@ -57,6 +62,8 @@ SummarySource = ReferralRow | Row[Any]
 
 def _shown(row: SummarySource) -> ShownOutcomesRead:
     p, f = row.shown_placement, row.shown_funding
+    if p is None and f is None:
+        return _NOTHING_SHOWN  # most referrals; models are not changed once made
     return ShownOutcomesRead(
         placement=ShownPlacementRead(
             status=p["status"], request_id=p["request_id"], provision_id=p["provision_id"],
@@ -68,20 +75,39 @@ def _shown(row: SummarySource) -> ShownOutcomesRead:
 
 
 def is_overdue(row: SummarySource, today: date) -> bool:
-    return (row.status == ReferralStatus.SUBMITTED.value and row.triage_due_on is not None
-            and today > row.triage_due_on)
+    due = row.triage_due_on
+    return due is not None and today > due and row.status == _SUBMITTED
 
 
-def referral_summary(row: SummarySource, today: date) -> ReferralSummary:
-    # One validation of plain values (enums, nested outcomes and all) in pydantic-core.
-    return ReferralSummary.model_validate({
+def _summary_fields(row: SummarySource, today: date) -> dict[str, Any]:
+    return {
         "id": row.id, "school_urn": row.school_urn, "zone_id": row.zone_id,
         "subject_kind": row.subject_kind, "status": row.status, "child_id": row.child_id,
         "year_groups": row.year_groups, "needs": row.needs,
         "support_requested": row.support_requested, "submitted_at": row.submitted_at,
         "triage_due_on": row.triage_due_on, "overdue": is_overdue(row, today),
         "assigned_practitioner_id": row.assigned_practitioner_id, "shown": _shown(row),
-        "created_at": row.created_at, "updated_at": row.updated_at, "version": row.version})
+        "created_at": row.created_at, "updated_at": row.updated_at, "version": row.version}
+
+
+def referral_summary(row: SummarySource, today: date) -> ReferralSummary:
+    # One validation of plain values (enums, nested outcomes and all) in pydantic-core.
+    return ReferralSummary.model_validate(_summary_fields(row, today))
+
+
+_SUMMARIES = TypeAdapter(list[ReferralSummary])
+
+
+def referral_summaries(rows: Sequence[Row[Any]], today: date) -> list[ReferralSummary]:
+    """:func:`referral_summary` of each row of :data:`SUMMARY_COLUMNS`, validated in one go."""
+    return _SUMMARIES.validate_python([_summary_values(row, today) for row in rows])
+
+
+def _summary_values(row: Row[Any], today: date) -> dict[str, Any]:
+    values = dict(zip(_SUMMARY_KEYS, row, strict=True))
+    values["overdue"] = is_overdue(row, today)
+    values["shown"] = _shown(row)
+    return values
 
 
 def _finished(at: object, code: str | None, note: str | None,
@@ -91,9 +117,12 @@ def _finished(at: object, code: str | None, note: str | None,
     return Finished.model_validate({"at": at, "code": code, "note": note, "by": by})
 
 
-def referral_read(loaded: LoadedReferral, today: date) -> ReferralRead:
+def referral_read(loaded: LoadedReferral, today: date,
+                  referral: Referral | None = None) -> ReferralRead:
+    """The referral in full; ``referral`` is its aggregate when the caller has it already."""
     row = loaded.row
-    referral = referral_from_rows(row, loaded.placements, loaded.reviews)
+    if referral is None:
+        referral = referral_from_rows(row, loaded.placements, loaded.reviews)
     assert is_triage_overdue(referral, today) == is_overdue(row, today)
     child = None
     if row.subject_kind == SubjectKind.CHILD.value:
@@ -117,9 +146,8 @@ def referral_read(loaded: LoadedReferral, today: date) -> ReferralRead:
             actions=list(row.plan_actions or []), practitioner_id=row.plan_practitioner_id,
             ep_hours=f"{row.plan_ep_hours:.2f}", review_on=row.plan_review_on,
             accepted_at=row.accepted_at)
-    summary = referral_summary(row, today)
     return ReferralRead(
-        **summary.model_dump(),
+        **_summary_fields(row, today),
         child=child,
         cohort=CohortRead(description=row.cohort_description,
                           pupil_count=row.cohort_pupil_count or 0,
