@@ -8,12 +8,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pytest
 from messaging_harness import Harness, envelope_ids, jetstream, stream_messages, wait_until
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_shared.messaging import OutboxRelay, RelayPublishError
 from lfi_shared.testing.nats import NatsServer
@@ -26,7 +26,7 @@ class SimulatedCrash(Exception):
 class CrashBeforeMarking(OutboxRelay):
     """Publishes its batch, then dies before the UPDATE marking the rows published commits."""
 
-    async def _mark_published(self, session: AsyncSession, ids: list[uuid.UUID]) -> None:
+    async def _mark_published(self, conn: asyncpg.Connection, ids: list[uuid.UUID]) -> None:
         raise SimulatedCrash
 
 
@@ -214,3 +214,20 @@ async def test_pipelined_batches_keep_the_outbox_order_in_the_stream(harness: Ha
         messages = await stream_messages(js, harness.stream)
     assert envelope_ids(messages) == [e.id for e in written]
     assert relay.stats.published == 60 and relay.stats.duplicates == 0
+
+
+async def test_a_backlog_of_full_batches_drains_in_one_round_not_one_batch_per_poll(
+    harness: Harness,
+) -> None:
+    written = []
+    for start in range(0, 60, 12):
+        async with harness.database.transaction() as session:
+            written += [await harness.record_order(session, f"o{i}")
+                        for i in range(start, start + 12)]
+
+    relay = harness.relay(batch_size=7, poll_interval_s=30.0)  # a batch done early ends nothing
+    await relay.start()
+    await wait_until(harness.outbox_drained, timeout_s=5,
+                     what="the whole backlog, long before the 30 s poll")
+    await relay.stop()
+    assert relay.stats.published == 60

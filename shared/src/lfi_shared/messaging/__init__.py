@@ -1,7 +1,8 @@
 """Events between services: CloudEvents envelopes, versioned contracts, the transactional
 outbox and its relay, idempotent JetStream consumers with an inbox and dead letters.
 
-A service records events with :func:`record_event` inside its business transaction, runs one
+A service records events with :func:`record_event` (or several at once with
+:func:`record_events`) inside its business transaction, runs one
 :class:`OutboxRelay` to publish them, and one :class:`ConsumerRunner` per subscription.
 """
 
@@ -31,7 +32,12 @@ from lfi_shared.messaging.envelope import (
     schema_uri,
 )
 from lfi_shared.messaging.inbox import DeadLetter, claim_event, record_dead_letter, was_handled
-from lfi_shared.messaging.outbox import nats_subject_for, record_event
+from lfi_shared.messaging.outbox import (
+    EventToRecord,
+    nats_subject_for,
+    record_event,
+    record_events,
+)
 from lfi_shared.messaging.relay import OutboxRelay, RelayPublishError, RelayStats
 from lfi_shared.messaging.streams import DUPLICATE_WINDOW_S, ensure_stream, stream_config
 from lfi_shared.messaging.tables import MessagingTables, add_messaging_tables
@@ -47,6 +53,7 @@ __all__ = [
     "Envelope",
     "EventCatalogue",
     "EventContract",
+    "EventToRecord",
     "Handler",
     "InvalidEnvelopeError",
     "MessagingTables",
@@ -68,6 +75,7 @@ __all__ = [
     "producer_of",
     "record_dead_letter",
     "record_event",
+    "record_events",
     "schema_uri",
     "stream_config",
     "was_handled",

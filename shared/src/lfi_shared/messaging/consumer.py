@@ -34,7 +34,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
-from sqlalchemy import Text, bindparam, func, literal, select
+from sqlalchemy import Executable, Text, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,7 @@ from lfi_shared.messaging.backoff import Backoff
 from lfi_shared.messaging.connection import close_quietly, connect_nats, durable_name
 from lfi_shared.messaging.contracts import EventContract
 from lfi_shared.messaging.envelope import Envelope, InvalidEnvelopeError
-from lfi_shared.messaging.inbox import DeadLetter, claim_event, record_dead_letter
+from lfi_shared.messaging.inbox import DeadLetter, record_dead_letter
 from lfi_shared.messaging.tables import INBOX_PROCESSED, INBOX_SKIPPED, MessagingTables
 from lfi_shared.settings import ServiceSettings
 
@@ -143,6 +143,7 @@ class ConsumerRunner:
         self.stats = ConsumerStats()
 
         self._handlers: dict[str, Handler] = dict(handlers or {})
+        self._claim = self._claim_statement()
         self._nc: Client | None = None
         self._sub: JetStreamContext.PullSubscription | None = None
         self._stopping = asyncio.Event()
@@ -374,23 +375,18 @@ class ConsumerRunner:
             outcomes.append(self._count(fresh, envelope.type in self._handlers))
         return outcomes
 
-    async def _claim_events(self, session: AsyncSession,
-                            envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
-        """Record a batch's event ids in the inbox in one statement; the ids that were new.
-
-        As :func:`lfi_shared.messaging.inbox.claim_event` does for one event (``INSERT … ON
-        CONFLICT DO NOTHING … RETURNING``), with the rows passed as arrays so that the
-        statement is the same whatever the batch's size.
-        """
+    def _claim_statement(self) -> Executable:
+        """``INSERT … ON CONFLICT DO NOTHING … RETURNING`` into the inbox, as
+        :func:`lfi_shared.messaging.inbox.claim_event` does for one event, with the rows passed
+        as arrays: one statement whatever the batch's size, built once (SQLAlchemy then reuses
+        its compiled form and cache key)."""
         inbox = self.tables.inbox
         rows = func.unnest(
-            bindparam("event_ids", [e.event_id for e in envelopes],
-                      type_=ARRAY(PG_UUID(as_uuid=True))),
-            bindparam("event_types", [e.type for e in envelopes], type_=ARRAY(Text)),
-            bindparam("outcomes", [INBOX_PROCESSED if e.type in self._handlers else INBOX_SKIPPED
-                                   for e in envelopes], type_=ARRAY(Text)),
+            bindparam("event_ids", type_=ARRAY(PG_UUID(as_uuid=True))),
+            bindparam("event_types", type_=ARRAY(Text)),
+            bindparam("outcomes", type_=ARRAY(Text)),
         ).table_valued("event_id", "event_type", "outcome").render_derived(name="batch")
-        result = await session.execute(
+        return (
             insert(inbox)
             .from_select(
                 [inbox.c.consumer, inbox.c.event_id, inbox.c.event_type, inbox.c.outcome],
@@ -400,6 +396,16 @@ class ConsumerRunner:
             .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
             .returning(inbox.c.event_id)
         )
+
+    async def _claim_events(self, session: AsyncSession,
+                            envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+        """Record the events' ids in the inbox in one statement; the ids that were new."""
+        result = await session.execute(self._claim, {
+            "event_ids": [e.event_id for e in envelopes],
+            "event_types": [e.type for e in envelopes],
+            "outcomes": [INBOX_PROCESSED if e.type in self._handlers else INBOX_SKIPPED
+                         for e in envelopes],
+        })
         return set(result.scalars())
 
     def _count(self, fresh: bool, handled: bool) -> Outcome:
@@ -430,11 +436,7 @@ class ConsumerRunner:
         handler = self._handlers.get(envelope.type)
         try:
             async with self._keep_alive(msg), self.database.transaction() as session:
-                fresh = await claim_event(
-                    session, self.tables, consumer=self.name, event_id=envelope.event_id,
-                    event_type=envelope.type,
-                    outcome=INBOX_PROCESSED if handler is not None else INBOX_SKIPPED,
-                )
+                fresh = envelope.event_id in await self._claim_events(session, [envelope])
                 if fresh and handler is not None:
                     await handler(session, envelope)
         except Exception as exc:

@@ -76,6 +76,12 @@ async def request_read(session: AsyncSession, row: PlacementRequestRow) -> Place
     holding = (await session.execute(
         select(PlacementRow).where(PlacementRow.request_id == row.id,
                                    PlacementRow.status.in_(_HOLDING)))).scalar_one_or_none()
+    return request_read_with(row, holding)
+
+
+def request_read_with(row: PlacementRequestRow,
+                      holding: PlacementRow | None) -> PlacementRequestRead:
+    """A request as read, with the placement known to hold a place for it (if any)."""
     fields = {c: getattr(row, c) for c in PlacementRequestRead.model_fields if c != "placement"}
     return PlacementRequestRead.model_validate(
         {**fields, "placement": placement_read(holding) if holding else None})
@@ -105,37 +111,27 @@ async def request_placement(body: PlacementRequestCreate, session: SessionDep,
             stay.check_planned_end(start, body.planned_end)
         else:
             stay.latest_end(start, field="body.requested_start")
-        ensure_no_overlap(await repo.child_placements(session, body.child_id), start,
-                          body.planned_end or stay.latest_end(start))
-        await _ensure_not_already_requested(session, body.child_id, kind)
-        row = await receive_request(session, ctx, NewRequest(
+        child = await repo.child_situation(session, body.child_id, kind)
+        ensure_no_overlap(child.placements, start, body.planned_end or stay.latest_end(start))
+        if child.open_request_id is not None:
+            raise OverlappingPlacement(
+                f"The child already has an open {kind.value} placement request.",
+                extra={"request_id": str(child.open_request_id)})
+        received = await receive_request(session, ctx, NewRequest(
             id=uuid.uuid4(), child_id=body.child_id, home_school_urn=body.home_school_urn,
             zone_id=body.zone_id, year_group=body.year_group.value,
             needs=tuple(n.value for n in body.needs), provision_type=kind,
             priority=body.priority.value, requested_start=body.requested_start,
             requested_end=body.planned_end, referral_id=body.referral_id,
             correlation_id=str(body.referral_id) if body.referral_id else None))
-        read = await request_read(session, row)
+        row = received.request
+        read = request_read_with(row, received.placement)
         return CreatedResponse(201, read.model_dump(mode="json"),
                                {"ETag": f'"{row.version}"',
                                 "Location": f"/v1/placements/requests/{row.id}"})
 
     return await idempotency.run(session, key=key, owner=principal.subject,
                                  operation="request_placement", payload=body, create=create)
-
-
-async def _ensure_not_already_requested(session: AsyncSession, child_id: UUID,
-                                        kind: ProvisionKind) -> None:
-    open_statuses = [RequestStatus.RECEIVED.value, RequestStatus.WAITING.value,
-                     RequestStatus.OFFERED.value]
-    existing = (await session.execute(select(PlacementRequestRow.id).where(
-        PlacementRequestRow.child_id == child_id,
-        PlacementRequestRow.provision_type == kind.value,
-        PlacementRequestRow.status.in_(open_statuses)))).first()
-    if existing is not None:
-        raise OverlappingPlacement(
-            f"The child already has an open {kind.value} placement request.",
-            extra={"request_id": str(existing.id)})
 
 
 @router.get("/v1/placements/requests", response_model=PlacementRequestPage)

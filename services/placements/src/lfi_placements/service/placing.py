@@ -1,14 +1,16 @@
 """Receiving placement requests, offering a place or waitlisting, and filling freed places.
 
-Every offer is made with the provisions concerned locked (``SELECT … FOR UPDATE`` in id
-order), so the free places counted are the free places committed; the database's capacity
-trigger refuses any hold the count missed all the same (docs/adr-capacity.md).
+Every offer is made with the provisions concerned locked in id order (``FOR NO KEY UPDATE``
+for a new request, ``FOR UPDATE`` when freed or added places are filled), so the free places
+counted are the free places committed; the database's capacity trigger refuses any hold the
+count missed all the same. A request is waitlisted under ``FOR KEY SHARE``, which keeps out
+whatever frees or adds places until it commits (docs/adr-capacity.md).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -16,7 +18,8 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_placements.db import repositories as repo
-from lfi_placements.db.models import PlacementRequestRow, ProvisionRow
+from lfi_placements.db.models import PlacementRequestRow, PlacementRow, ProvisionRow
+from lfi_placements.db.repositories import ProvisionLock
 from lfi_placements.domain.capacity import free_places_over
 from lfi_placements.domain.errors import (
     CalendarIncomplete,
@@ -25,14 +28,20 @@ from lfi_placements.domain.errors import (
     ProvisionFull,
     ProvisionUnsuitable,
 )
-from lfi_placements.domain.matching import Candidate, choose_provision, next_waiting_request
+from lfi_placements.domain.matching import (
+    Candidate,
+    ZoneDistance,
+    choose_provision,
+    next_waiting_request,
+)
 from lfi_placements.domain.placement import Offer, OfferPolicy, Placement, offer_place
 from lfi_placements.domain.provision import Provision
 from lfi_placements.domain.request import PlacementRequest
 from lfi_placements.domain.stay import StayRule
 from lfi_placements.domain.vocabulary import ProvisionKind, RequestStatus
 from lfi_placements.service.context import UseCaseContext
-from lfi_placements.service.publishing import publish_placement_event, publish_request_event
+from lfi_placements.service.publishing import placement_event, record_all, request_event
+from lfi_shared.messaging import EventToRecord
 
 _CANNOT_OFFER = (OverlappingPlacement, CalendarIncomplete, PlannedEndInvalid, ProvisionFull,
                  ProvisionUnsuitable)
@@ -74,12 +83,22 @@ def planned_end_for(stay: StayRule, start: date, requested_end: date | None) -> 
     return requested_end
 
 
+@dataclass(frozen=True)
+class Received:
+    """A request as recorded, and the placement offered to it (``None``: it waits)."""
+
+    request: PlacementRequestRow
+    placement: PlacementRow | None
+
+
 async def receive_request(session: AsyncSession, ctx: UseCaseContext, new: NewRequest
-                          ) -> PlacementRequestRow:
+                          ) -> Received:
     """Record a request, then offer it a place or put it on the waiting list.
 
     The caller has checked what a person must correct (dates, the maximum stay); here a
-    request that cannot be offered a place for any reason waits.
+    request that cannot be offered a place for any reason waits. The request's row is written
+    once its outcome is known, and its two events (received, then offered or waitlisted) with
+    one statement.
     """
     now = ctx.now()
     zone_id = new.zone_id or await repo.school_zone(session, new.home_school_urn)
@@ -91,12 +110,9 @@ async def receive_request(session: AsyncSession, ctx: UseCaseContext, new: NewRe
         requested_start=new.requested_start, requested_end=new.requested_end,
         requested_at=now, status=RequestStatus.RECEIVED.value, created_by=ctx.actor,
         correlation_id=new.correlation_id, version=1)
-    session.add(row)
-    await session.flush()
-    request = repo.request_of(row)
-    await publish_request_event(session, ctx, row, request.received())
-    await offer_or_waitlist(session, ctx, row)
-    return row
+    received = request_event(row, repo.request_of(row).received())
+    placement = await offer_or_waitlist(session, ctx, row, earlier=[received])
+    return Received(request=row, placement=placement)
 
 
 @dataclass(frozen=True)
@@ -109,29 +125,81 @@ class _Stay:
 
 
 async def offer_or_waitlist(session: AsyncSession, ctx: UseCaseContext,
-                            row: PlacementRequestRow) -> None:
-    """Offer the best suitable provision with a place free over the whole stay, else waitlist.
+                            row: PlacementRequestRow, *, earlier: Sequence[EventToRecord] = ()
+                            ) -> PlacementRow | None:
+    """Offer the best suitable provision with a place free over the whole stay, else waitlist;
+    the placement offered, if any.
 
-    The provisions of the type are first locked ``FOR SHARE`` (id order) and the places held
-    counted: when none is free the request is waitlisted under that lock, which any number of
-    requests hold at once, and which keeps out whatever frees or adds a place there (an end,
-    a decline, a capacity change, an offer: they all write those rows) until the waitlisting
-    commits; they then find the request on the waiting list. When a place is free, the shared
-    lock is let go (savepoint) and the offer is made as ever: the provisions locked
-    ``FOR UPDATE``, the places counted again, the best one offered. Offers of one type are
-    serialised; waitlistings are not.
+    ``row`` may be new (not yet in the session): it is added with its outcome, and ``earlier``
+    (its arrival's event) recorded before the outcome's event.
+
+    The provisions of the type are first locked ``FOR KEY SHARE`` (id order) and the places
+    held counted: when none is free the request is waitlisted under that lock, which any
+    number of requests hold at once, beside an offer being made, and which keeps out whatever
+    frees or adds a place there (an end, a decline, a capacity change, an opening: they all
+    lock those rows ``FOR UPDATE`` first) until the waitlisting commits; they then find the
+    request on the waiting list. When a place is free, that lock is let go (savepoint) and the
+    offer is made with the provisions locked ``FOR NO KEY UPDATE``, the places counted again,
+    the best one offered. Offers of one type are serialised among themselves; waitlistings
+    neither wait for them nor hold them up (``FOR KEY SHARE`` does not conflict with
+    ``FOR NO KEY UPDATE``, nor with the capacity trigger's update of the provision's row), so
+    an offer is never starved by a stream of waitlistings.
     """
     request = repo.request_of(row)
     stay = await _stay_of(session, ctx, request, row)
-    savepoint = await session.begin_nested()
-    chosen = await _choose(session, request, stay, shared=True)
-    if chosen is None:
-        await savepoint.commit()  # the shared locks stay held to the end of the transaction
-        await _waitlist(session, ctx, row, request)
-        return
-    await savepoint.rollback()  # lets go of the shared locks before asking for exclusive ones
-    assert stay is not None
-    await _offer_holding_the_lock(session, ctx, row, request, stay)
+    facts = _Facts(session, request.child_id)
+    for attempt in range(1, _OFFER_ATTEMPTS + 1):
+        savepoint = await session.begin_nested()
+        chosen = await _choose(session, request, stay, ProvisionLock.WAITLIST, facts)
+        if chosen is None:
+            await savepoint.commit()  # the locks stay held to the end of the transaction
+            await _waitlist(session, ctx, row, request, earlier)
+            return None
+        await savepoint.rollback()  # lets go of the shared locks before asking for the offer's
+        assert stay is not None
+        # Read before queueing for the offer's lock, so as to hold it for as short as may be
+        # (the database's triggers stand behind the child's placements read here).
+        child_placements = await facts.child_placements()
+        # Until the last attempt the offer's lock is taken in a savepoint: when the places
+        # counted are gone to the offers made meanwhile, it is let go at once and the request
+        # waits beside the offers, not in their queue.
+        last = attempt == _OFFER_ATTEMPTS
+        attempt_savepoint = None if last else await session.begin_nested()
+        chosen = await _choose(session, request, stay, ProvisionLock.OFFER, facts)
+        offer = _offer_of(ctx, chosen, request, stay, child_placements)
+        if offer is not None:
+            if attempt_savepoint is not None:
+                await attempt_savepoint.commit()
+            return await _persist_offer(session, ctx, row, offer, earlier)
+        if attempt_savepoint is not None:
+            await attempt_savepoint.rollback()
+    await _waitlist(session, ctx, row, request, earlier)  # under the offer's lock
+    return None
+
+
+_OFFER_ATTEMPTS = 3
+"""How many times a request that counted a free place queues for the offer's lock before it
+waits under that lock (which then keeps out what frees places until it commits)."""
+
+
+class _Facts:
+    """What an offer needs that no provision lock protects, read once for a request."""
+
+    def __init__(self, session: AsyncSession, child_id: UUID) -> None:
+        self._session = session
+        self._child_id = child_id
+        self._distance: ZoneDistance | None = None
+        self._child_placements: list[Placement] | None = None
+
+    async def distance(self) -> ZoneDistance:
+        if self._distance is None:
+            self._distance = await repo.zone_distance(self._session)
+        return self._distance
+
+    async def child_placements(self) -> list[Placement]:
+        if self._child_placements is None:
+            self._child_placements = await repo.child_placements(self._session, self._child_id)
+        return self._child_placements
 
 
 async def _stay_of(session: AsyncSession, ctx: UseCaseContext, request: PlacementRequest,
@@ -147,64 +215,62 @@ async def _stay_of(session: AsyncSession, ctx: UseCaseContext, request: Placemen
     return _Stay(rule=rule, start=start, end=end)
 
 
-async def _choose(session: AsyncSession, request: PlacementRequest, stay: _Stay | None, *,
-                  shared: bool) -> Candidate | None:
+async def _choose(session: AsyncSession, request: PlacementRequest, stay: _Stay | None,
+                  lock: ProvisionLock, facts: _Facts) -> Candidate | None:
     """Lock the provisions of the request's type (even when no stay can be offered), then
     the provision to offer on the places held now, if any."""
-    rows = await repo.lock_provisions_of_type(session, request.provision_type, shared=shared)
+    provisions = await repo.lock_provisions(session, request.provision_type, lock)
     if stay is None:
         return None
-    provisions = [repo.provision_of(p) for p in rows]
     try:
-        held = await repo.holding_placements(session, [p.id for p in provisions], stay.start)
+        held = await repo.holds_from(session, [p.id for p in provisions], stay.start)
         candidates = [Candidate(p, free_places_over(p, held, stay.start, stay.end))
                       for p in provisions]
         if not any(c.free_places > 0 for c in candidates):
             return None  # nothing to rank: no need of the distances
         return choose_provision(request.model_copy(update={"requested_start": stay.start}),
-                                candidates, await repo.zone_distance(session))
+                                candidates, await facts.distance())
     except _CANNOT_OFFER:
         return None
 
 
-async def _offer_holding_the_lock(session: AsyncSession, ctx: UseCaseContext,
-                                  row: PlacementRequestRow, request: PlacementRequest,
-                                  stay: _Stay) -> None:
-    """With the provisions of the type locked ``FOR UPDATE``: offer the place chosen on the
-    places held then, or waitlist when none is left (or the child cannot take it)."""
-    offer: Offer | None = None
-    chosen = await _choose(session, request, stay, shared=False)
-    if chosen is not None:
-        try:
-            offer = offer_place(
-                placement_id=uuid.uuid4(), request=request, provision=chosen.provision,
-                stay=stay.rule, free_places=chosen.free_places,
-                child_placements=await repo.child_placements(session, request.child_id),
-                policy=_policy(ctx), today=ctx.today(), at=ctx.now(), start_date=stay.start,
-                planned_end=stay.end)
-        except _CANNOT_OFFER:
-            offer = None
-    if offer is not None:
-        await _persist_offer(session, ctx, row, offer)
-    else:
-        await _waitlist(session, ctx, row, request)
+def _offer_of(ctx: UseCaseContext, chosen: Candidate | None,
+                                  request: PlacementRequest, stay: _Stay,
+                                  child_placements: list[Placement]) -> Offer | None:
+    """With the provisions of the type locked for an offer: the offer of the place chosen on
+    the places held then, or ``None`` when none is left (or the child cannot take it)."""
+    if chosen is None:
+        return None
+    try:
+        return offer_place(
+            placement_id=uuid.uuid4(), request=request, provision=chosen.provision,
+            stay=stay.rule, free_places=chosen.free_places, child_placements=child_placements,
+            policy=_policy(ctx), today=ctx.today(), at=ctx.now(), start_date=stay.start,
+            planned_end=stay.end)
+    except _CANNOT_OFFER:
+        return None
 
 
 async def _persist_offer(session: AsyncSession, ctx: UseCaseContext, row: PlacementRequestRow,
-                         offer: Offer) -> None:
-    session.add(repo.new_placement_row(offer.placement, row))
+                         offer: Offer, earlier: Sequence[EventToRecord] = ()) -> PlacementRow:
+    placement = repo.new_placement_row(offer.placement, row)
     repo.save_request(row, offer.request, ctx.now())
+    session.add(row)
+    await session.flush()  # the request first (a new one is not written yet): the offer needs it
+    session.add(placement)
     await session.flush()
-    await publish_placement_event(session, ctx, row, offer.event)
+    await record_all(session, ctx, [*earlier, placement_event(row, offer.event)])
+    return placement
 
 
 async def _waitlist(session: AsyncSession, ctx: UseCaseContext, row: PlacementRequestRow,
-                    request: PlacementRequest) -> None:
+                    request: PlacementRequest, earlier: Sequence[EventToRecord] = ()) -> None:
     waiting, event = request.waitlist(ctx.now())
     repo.save_request(row, waiting, ctx.now())
-    await session.flush()
+    # Counted before the row is written: the position counts only the requests ahead of it.
     position = await repo.waiting_list_position(session, waiting)
-    await publish_request_event(session, ctx, row, event, position=position)
+    session.add(row)
+    await record_all(session, ctx, [*earlier, request_event(row, event, position=position)])
 
 
 async def fill_free_places(session: AsyncSession, ctx: UseCaseContext, provision_id: UUID,
@@ -268,5 +334,5 @@ async def fill_all_provisions(session: AsyncSession, ctx: UseCaseContext) -> lis
     return offered
 
 
-__all__ = ["NewRequest", "ProvisionRow", "fill_all_provisions", "fill_free_places",
+__all__ = ["NewRequest", "ProvisionRow", "Received", "fill_all_provisions", "fill_free_places",
            "offer_or_waitlist", "planned_end_for", "receive_request"]

@@ -7,22 +7,35 @@ when known (DESIGN §3), else the request's id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_contracts import placements as contracts
 from lfi_placements.db.models import PlacementRequestRow, ProvisionRow, platform
 from lfi_placements.domain import events as domain
 from lfi_placements.service.context import UseCaseContext
-from lfi_shared.messaging import EventContract, record_event
+from lfi_shared.messaging import EventContract, EventToRecord, record_events
 
 SOURCE = "/lfi/placements"
+
+RequestEvent = (domain.PlacementRequestReceived | domain.PlacementWaitlisted
+                | domain.PlacementRequestCancelled)
+
+
+async def record_all(session: AsyncSession, ctx: UseCaseContext,
+                     events: Sequence[EventToRecord]) -> None:
+    """Record events built by :func:`request_event` / :func:`placement_event`, in this order,
+    with one statement."""
+    await record_events(
+        session, platform.messaging, ctx.settings,
+        [e._replace(correlation_id=e.correlation_id or ctx.correlation_id) for e in events],
+        traceparent=ctx.traceparent, source=SOURCE)
 
 
 async def _record(session: AsyncSession, ctx: UseCaseContext, event: EventContract, *,
                   subject: str, correlation_id: str | None) -> None:
-    await record_event(session, platform.messaging, ctx.settings, event, subject=subject,
-                       correlation_id=correlation_id or ctx.correlation_id,
-                       traceparent=ctx.traceparent, source=SOURCE)
+    await record_all(session, ctx, [EventToRecord(event, subject, correlation_id)])
 
 
 def _correlation(request: PlacementRequestRow) -> str:
@@ -31,9 +44,14 @@ def _correlation(request: PlacementRequestRow) -> str:
 
 async def publish_request_event(
         session: AsyncSession, ctx: UseCaseContext, request: PlacementRequestRow,
-        event: domain.PlacementRequestReceived | domain.PlacementWaitlisted
-        | domain.PlacementRequestCancelled, *, position: int | None = None) -> None:
+        event: RequestEvent, *, position: int | None = None) -> None:
     """Record a request's event (received, waitlisted, cancelled)."""
+    await record_all(session, ctx, [request_event(request, event, position=position)])
+
+
+def request_event(request: PlacementRequestRow, event: RequestEvent, *,
+                  position: int | None = None) -> EventToRecord:
+    """A request's event (received, waitlisted, cancelled) as its published contract."""
     contract: EventContract
     if isinstance(event, domain.PlacementRequestReceived):
         contract = contracts.PlacementRequestReceived(
@@ -50,14 +68,20 @@ async def publish_request_event(
         contract = contracts.PlacementRequestCancelled(
             request_id=request.id, referral_id=request.referral_id, child_id=request.child_id,
             reason=event.reason, cancelled_at=event.occurred_at)
-    await _record(session, ctx, contract, subject=str(request.id),
-                  correlation_id=_correlation(request))
+    return EventToRecord(contract, str(request.id), _correlation(request))
 
 
 async def publish_placement_event(
         session: AsyncSession, ctx: UseCaseContext, request: PlacementRequestRow,
         event: domain.PlacementEvent) -> None:
     """Record a placement's event (offered, accepted, started, ended, cancelled, extended)."""
+    await record_all(session, ctx, [placement_event(request, event)])
+
+
+def placement_event(request: PlacementRequestRow,
+                    event: domain.PlacementEvent) -> EventToRecord:
+    """A placement's event (offered, accepted, started, ended, cancelled, extended) as its
+    published contract."""
     common = {
         "placement_id": event.placement_id, "request_id": request.id,
         "referral_id": request.referral_id, "child_id": request.child_id,
@@ -84,8 +108,7 @@ async def publish_placement_event(
         contract = contracts.PlacementPlannedEndChanged(
             **common, previous_planned_end_on=event.previous_planned_end,
             planned_end_on=event.planned_end, changed_at=event.occurred_at)
-    await _record(session, ctx, contract, subject=str(event.placement_id),
-                  correlation_id=_correlation(request))
+    return EventToRecord(contract, str(event.placement_id), _correlation(request))
 
 
 async def publish_capacity_changed(session: AsyncSession, ctx: UseCaseContext,
