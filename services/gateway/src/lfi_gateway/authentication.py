@@ -47,9 +47,11 @@ async def authenticate(request: Request) -> Principal | Response:
     if token is None:
         return problem_response(401, detail="missing bearer token", instance=request.url.path,
                                 headers={"WWW-Authenticate": "Bearer"})
+    principal = validator.cached(token)  # verified lately: a look-up, no thread needed
     try:
-        # Off the event loop: a JWKS refresh is blocking network I/O.
-        principal = await run_in_threadpool(validator.validate, token)
+        if principal is None:
+            # Off the event loop: a JWKS refresh is blocking network I/O.
+            principal = await run_in_threadpool(validator.validate, token)
     except SigningKeysUnavailableError:
         return problem_response(
             503, instance=request.url.path, headers={"Retry-After": "30"},
