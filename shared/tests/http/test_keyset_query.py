@@ -76,3 +76,13 @@ async def test_a_cursor_with_values_of_the_wrong_type_is_refused(database: Datab
             await query.page(session, PageParams(limit=2, cursor=forged), {})
     assert refused.value.errors is not None
     assert refused.value.errors[0].field == "query.cursor"
+
+
+async def test_keyset_page_refuses_a_cursor_with_values_of_the_wrong_type_too(
+        database: Database) -> None:
+    forged = encode_cursor(["yesterday", str(uuid.uuid4())])
+    async with database.transaction() as session:
+        with pytest.raises(InvalidRequest) as refused:
+            await keyset_page(session, select(items), KEYS, PageParams(limit=2, cursor=forged))
+    assert refused.value.errors is not None
+    assert refused.value.errors[0].field == "query.cursor"

@@ -116,19 +116,12 @@ async def keyset_page(
     the cursor of the next page (``None`` on the last one).
     """
     if params.cursor is not None:
-        after = decode_cursor(params.cursor, len(keys))
+        after = _decode_after(params.cursor, [_python_type(k) for k in keys])
         key_tuple = tuple_(*keys)
         stmt = stmt.where(key_tuple < tuple_(*after) if descending else key_tuple > tuple_(*after))
     order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
     stmt = stmt.order_by(*order).limit(params.limit + 1)
-    result = await session.execute(stmt)
-    rows = list(result.scalars().all()) if len(result.keys()) == 1 else list(result.all())
-    next_cursor = None
-    if len(rows) > params.limit:
-        rows = rows[: params.limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([_key_value(last, k) for k in keys])
-    return rows, next_cursor
+    return _page(await session.execute(stmt), params.limit, [_key_name(k) for k in keys])
 
 
 class KeysetQuery:
@@ -165,20 +158,29 @@ class KeysetQuery:
         bound = {**values, "page_limit": params.limit + 1}
         stmt = self._first
         if params.cursor is not None:
-            after = decode_cursor(params.cursor, len(self.keys))
-            if not all(kind is None or isinstance(value, kind)
-                       for value, kind in zip(after, self._types, strict=True)):
-                raise _bad_cursor()
+            after = _decode_after(params.cursor, self._types)
             bound.update(zip(self._after_names, after, strict=True))
             stmt = self._next
-        result = await session.execute(stmt, bound)
-        rows = list(result.scalars().all()) if len(result.keys()) == 1 else list(result.all())
-        next_cursor = None
-        if len(rows) > params.limit:
-            rows = rows[: params.limit]
-            last = rows[-1]
-            next_cursor = encode_cursor([getattr(last, name) for name in self._names])
-        return rows, next_cursor
+        return _page(await session.execute(stmt, bound), params.limit, self._names)
+
+
+def _decode_after(cursor: str, kinds: Sequence[type | None]) -> list[Any]:
+    """The key values of ``cursor``, each of its key's type (a forged cursor is a 422, not a
+    database error)."""
+    after = decode_cursor(cursor, len(kinds))
+    if not all(kind is None or isinstance(value, kind)
+               for value, kind in zip(after, kinds, strict=True)):
+        raise _bad_cursor()
+    return after
+
+
+def _page(result: Any, limit: int, names: Sequence[str]) -> tuple[list[Any], str | None]:
+    """The rows of a ``limit + 1`` query cut to ``limit``, and the next page's cursor."""
+    rows = list(result.scalars().all()) if len(result.keys()) == 1 else list(result.all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([getattr(rows[-1], name) for name in names])
 
 
 def _python_type(key: ColumnElement[Any]) -> type | None:
@@ -194,10 +196,3 @@ def _key_name(key: ColumnElement[Any]) -> str:
     if not isinstance(name, str):
         raise ValueError("pagination keys must be named columns")
     return name
-
-
-def _key_value(row: Any, key: ColumnElement[Any]) -> Any:
-    name = getattr(key, "key", None) or getattr(key, "name", None)
-    if name is None:
-        raise ValueError("pagination keys must be named columns")
-    return getattr(row, name)
