@@ -55,17 +55,21 @@ async def test_relay_and_consumer_run_inside_the_app(make_service_schema, nats_u
             await record_event(session, tables, settings, WidgetMade(widget_id=widget),
                                subject=widget, correlation_id=None, traceparent=None,
                                source="/lfi/wkshop")
-        for _ in range(100):
-            async with database.transaction() as session:
-                count = (await session.execute(select(func.count()).select_from(seen))).scalar()
-            if count:
-                break
-            await asyncio.sleep(0.1)
-        assert count == 1
+        # The consumer's row, the relay's counter and the consumer's counter each land after
+        # their own commit, in no fixed order: wait until all three are there.
+        published = 'lfi_outbox_published_total{producer="wkshop"} 1.0'
+        processed = 'lfi_consumer_processed_total{consumer="wkshop-self"} 1.0'
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            metrics = (await client.get("/metrics")).text
+            for _ in range(100):
+                async with database.transaction() as session:
+                    count = (await session.execute(select(func.count()).select_from(seen))).scalar()
+                metrics = (await client.get("/metrics")).text
+                if count and published in metrics and processed in metrics:
+                    break
+                await asyncio.sleep(0.1)
             ready = await client.get("/health/ready")
-        assert 'lfi_outbox_published_total{producer="wkshop"} 1.0' in metrics
-        assert 'lfi_consumer_processed_total{consumer="wkshop-self"} 1.0' in metrics
+        assert count == 1
+        assert published in metrics
+        assert processed in metrics
         assert ready.status_code == 200
