@@ -47,7 +47,7 @@ async def funding_context(request: Request, session: SessionDep,
 ContextDep = Annotated[FundingContext, Depends(funding_context)]
 
 
-def financial_year(fy: Annotated[str, Path(
+async def financial_year(fy: Annotated[str, Path(
         description='The financial year, e.g. "2025-26" (1 April 2025 to 31 March 2026).',
         examples=["2025-26"], max_length=7)]) -> FinancialYear:
     return FinancialYear.parse(fy, field="path.fy")
