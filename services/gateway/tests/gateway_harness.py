@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import socket
 import threading
 import time
@@ -109,7 +110,9 @@ class StandInService:
 
     ``GET /v1/.../slow?delay=S`` answers after S seconds; ``GET /v1/events/stream`` sends
     ``events`` server-sent events ``interval_s`` apart; ``/health/ready`` answers 200, or 503
-    when ``ready`` is false, after ``health_delay_s``.
+    when ``ready`` is false, after ``health_delay_s``. ``/v1/.../chunked`` answers in chunks
+    of unknown length (``parts`` of them, ``size`` bytes each), ``/v1/.../gzipped`` with a
+    gzip-encoded body, ``/v1/.../nothing`` with 204.
     """
 
     name: str
@@ -163,6 +166,22 @@ class StandInService:
             seen = await record(request)
             if request.url.path.endswith("/slow"):
                 await asyncio.sleep(float(request.query_params.get("delay", "3")))
+            if request.url.path.endswith("/chunked"):
+                parts = int(request.query_params.get("parts", "3"))
+                size = int(request.query_params.get("size", "10"))
+
+                async def chunks() -> AsyncIterator[bytes]:
+                    for number in range(parts):
+                        yield str(number % 10).encode() * size
+
+                return StreamingResponse(chunks(), media_type="text/plain",
+                                         headers={"X-Upstream": self.name})
+            if request.url.path.endswith("/gzipped"):
+                return Response(gzip.compress(b'{"compressed": true}'),
+                                media_type="application/json",
+                                headers={"Content-Encoding": "gzip"})
+            if request.url.path.endswith("/nothing"):
+                return Response(status_code=204, headers={"X-Upstream": self.name})
             response = JSONResponse({
                 "service": self.name,
                 "method": seen.method,

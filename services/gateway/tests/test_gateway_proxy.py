@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 
 import httpx
@@ -144,3 +145,54 @@ def test_server_sent_events_flow_through_without_a_read_timeout(
     assert [line for _, line in arrivals] == ["data: 1", "data: 2", "data: 3"]
     # the first event came as soon as it was sent, not with the end of the stream
     assert arrivals[0][0] < 0.9 <= arrivals[2][0]
+
+
+def test_answers_come_back_as_the_upstream_sent_them_whole_streamed_compressed_or_empty(
+        local_keys: LocalKeyPair, token_factory: TokenFactory) -> None:
+    with stand_in("referrals") as (_, referrals_url), running_gateway(
+            gateway_settings(local_keys.jwks_path, referrals_url=referrals_url)) as url, \
+            client(url) as http:
+        token = bearer(token_factory(Role.la_admin))
+        # no length given (chunked): passed on as it comes, small or large
+        small = http.get("/v1/referrals/chunked?parts=3&size=10", headers=token)
+        assert small.status_code == 200
+        assert small.content == b"0" * 10 + b"1" * 10 + b"2" * 10
+        assert small.headers["x-upstream"] == "referrals"
+        large = http.get("/v1/referrals/chunked?parts=40&size=32768", headers=token)
+        assert large.content == b"".join(str(n % 10).encode() * 32768 for n in range(40))
+        # a compressed body is not decompressed on the way
+        with http.stream("GET", "/v1/referrals/gzipped", headers=token) as zipped:
+            raw = b"".join(zipped.iter_raw())
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert gzip.decompress(raw) == b'{"compressed": true}'
+        # no body at all
+        empty = http.delete("/v1/referrals/r-1/nothing", headers=token)
+        assert (empty.status_code, empty.content) == (204, b"")
+        assert empty.headers["x-upstream"] == "referrals"
+        head = http.head("/v1/referrals", headers=token)
+        direct = httpx.head(f"{referrals_url}/v1/referrals", trust_env=False)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == direct.headers["content-length"]
+        assert head.headers["etag"] == '"v1"'
+
+
+def test_the_upstream_gets_the_clients_headers_and_no_cookie_or_header_of_the_gateways(
+        local_keys: LocalKeyPair, token_factory: TokenFactory) -> None:
+    # a host name, not an address: cookie jars keep no cookies of bare addresses
+    with stand_in("referrals") as (referrals, referrals_url), running_gateway(
+            gateway_settings(local_keys.jwks_path,
+                             referrals_url=referrals_url.replace("127.0.0.1", "localhost"))
+    ) as url, client(url) as http:
+        token = bearer(token_factory(Role.la_admin))
+        own = {"User-Agent": "lfi-test/1", "Accept-Encoding": "identity", "Accept": "text/csv"}
+        first = http.get("/v1/referrals", headers={**token, **own})
+        assert first.headers.get_list("set-cookie") == ["a=1", "b=2"]
+        http.cookies.clear()  # the test client keeps cookies; the gateway must not
+        http.post("/v1/referrals", headers=token, content=b"plain bytes")
+    first_seen, second_seen = referrals.proxied
+    for name, value in own.items():
+        assert [v for k, v in first_seen.raw_headers if k == name.lower()] == [value]
+    assert "cookie" not in second_seen.headers
+    assert "content-type" not in second_seen.headers  # none was sent, none was made up
+    assert second_seen.body == b"plain bytes"
+    assert second_seen.headers["content-length"] == "11"

@@ -1,12 +1,16 @@
-"""The reverse proxy: a request passed on to its service, the answer streamed back.
+"""The reverse proxy: a request passed on to its service, the answer passed back.
 
-Bodies stream both ways: the request body goes upstream as it arrives (counted against the
-body limit), and the response comes back chunk by chunk (server-sent events flow as they are
-sent). Hop-by-hop headers are dropped; ``X-Request-ID`` and the next hop's ``traceparent``
-(same trace id, a new parent span) are passed on, with ``X-Forwarded-For/Proto/Host``.
+The request body is read first, counted against the body limit (a body over it is refused
+with a 413 before anything is sent on), and goes upstream whole. The answer comes back whole
+when the upstream gives its length and that is at most :data:`BUFFERED_RESPONSE_MAX_BYTES`;
+otherwise (and always on a streaming route) it is streamed chunk by chunk, so server-sent
+events flow as they are sent. Hop-by-hop headers are dropped; ``X-Request-ID`` and the next
+hop's ``traceparent`` (same trace id, a new parent span) are passed on, with
+``X-Forwarded-For/Proto/Host``.
 
 An upstream that refuses connections gives a 503 problem at once; one that does not answer
-within its route's read timeout gives a 504 problem.
+within its route's read timeout gives a 504 problem; a broken answer, a 502 problem (or, once
+a streamed answer's headers are gone, a broken client connection).
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable
 
-import httpx
+import aiohttp
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from lfi_gateway.routing import Route
 from lfi_gateway.upstreams import UpstreamPool
@@ -40,6 +45,11 @@ _REQUEST_REPLACED = frozenset({
 })
 # The gateway's own middleware sets these on the way back (ids, CORS; uvicorn date/server).
 _RESPONSE_REPLACED = frozenset({"x-request-id", "traceparent", "date", "server"})
+_RESPONSE_DROPPED = frozenset(name.encode() for name in HOP_BY_HOP | _RESPONSE_REPLACED)
+
+BUFFERED_RESPONSE_MAX_BYTES = 1024 * 1024
+"""An upstream answer of a declared length up to this is read whole and sent in one piece;
+a longer one, or one of unknown length (chunked), is streamed."""
 
 
 class UpstreamMetrics:
@@ -59,13 +69,13 @@ class UpstreamMetrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
 
-    def observe(self, service: str, status: int, started: float) -> None:
+    def observe(self, service: str, status: int, elapsed_s: float) -> None:
         self.responses.labels(service, str(status)).inc()
-        self.latency.labels(service).observe(time.perf_counter() - started)
+        self.latency.labels(service).observe(elapsed_s)
 
 
 class RequestBodyTooLarge(Exception):
-    """The request body grew past the limit while it was streaming upstream."""
+    """The request body grew past the limit while it was being read."""
 
 
 def _connection_listed(headers: Iterable[tuple[str, str]]) -> set[str]:
@@ -108,14 +118,14 @@ def _forwarded_for(request: Request) -> str:
 
 def upstream_request_headers(request: Request, *, request_id: str,
                              trace: TraceContext) -> list[tuple[str, str]]:
-    """The headers the upstream gets: the client's end-to-end ones, then the gateway's."""
+    """The headers the upstream gets: the client's end-to-end ones, then the gateway's.
+
+    ``Content-Length`` is not among them: the body goes on whole, and its length with it.
+    """
     incoming = [(k.decode("latin-1").lower(), v.decode("latin-1"))
                 for k, v in request.scope["headers"]]
     dropped = HOP_BY_HOP | _REQUEST_REPLACED | _connection_listed(incoming)
     headers = [(name, value) for name, value in incoming if name not in dropped]
-    length = declared_length(request)
-    if length is not None and length >= 0:
-        headers.append(("content-length", str(length)))
     headers.append(("x-forwarded-for", _forwarded_for(request)))
     headers.append(("x-forwarded-proto", request.url.scheme))
     if "host" in request.headers:
@@ -125,46 +135,51 @@ def upstream_request_headers(request: Request, *, request_id: str,
     return headers
 
 
-def client_response_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+def client_response_headers(upstream: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
     """The upstream's end-to-end response headers, repeated ones kept (``Set-Cookie``)."""
-    raw = [(k.lower(), v) for k, v in upstream.headers.raw]
-    listed = {name.encode("latin-1") for name in _connection_listed(
-        (k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)}
-    dropped = {name.encode() for name in HOP_BY_HOP | _RESPONSE_REPLACED} | listed
+    raw = [(k.lower(), v) for k, v in upstream.raw_headers]
+    dropped = _RESPONSE_DROPPED
+    if any(k == b"connection" for k, _ in raw):
+        listed = {name.encode("latin-1") for name in _connection_listed(
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in raw)}
+        dropped = dropped | listed
     return [(k, v) for k, v in raw
             if k not in dropped and not k.startswith(b"access-control-")]
 
 
-async def limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """The request body as it arrives.
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole request body, at most ``limit`` bytes.
 
     Raises:
         RequestBodyTooLarge: more than ``limit`` bytes arrived.
         ClientDisconnect: the client went away.
     """
+    chunks: list[bytes] = []
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
         if received > limit:
             raise RequestBodyTooLarge()
         if chunk:
-            yield chunk
+            chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class ProxyResponse(StreamingResponse):
-    """The upstream's answer streamed to the client; the upstream response is always closed."""
+    """The upstream's answer streamed to the client; the upstream response is always closed
+    (its connection goes back to the pool only when the answer was read to the end)."""
 
-    def __init__(self, upstream: httpx.Response, service: str) -> None:
-        super().__init__(self._relay(upstream, service), status_code=upstream.status_code)
+    def __init__(self, upstream: aiohttp.ClientResponse, service: str) -> None:
+        super().__init__(self._relay(upstream, service), status_code=upstream.status)
         self.raw_headers = client_response_headers(upstream)
         self._upstream = upstream
 
     @staticmethod
-    async def _relay(upstream: httpx.Response, service: str) -> AsyncIterator[bytes]:
+    async def _relay(upstream: aiohttp.ClientResponse, service: str) -> AsyncIterator[bytes]:
         try:
-            async for chunk in upstream.aiter_raw():
+            async for chunk in upstream.content.iter_any():
                 yield chunk
-        except httpx.TransportError as error:
+        except (aiohttp.ClientError, TimeoutError) as error:
             # Headers are gone already: all that is left is to break the client's connection,
             # so that it cannot take a cut-off body for a whole one.
             log.warning("upstream_stream_broken", service=service, error=type(error).__name__)
@@ -174,7 +189,23 @@ class ProxyResponse(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self._upstream.aclose()
+            self._upstream.release()
+
+
+def read_whole(method: str, upstream: aiohttp.ClientResponse) -> bool:
+    """Whether the answer (on a route that does not stream) is to be read whole: its length
+    is given and at most :data:`BUFFERED_RESPONSE_MAX_BYTES`, or it has no body at all."""
+    length = upstream.content_length
+    if length is not None:
+        return length <= BUFFERED_RESPONSE_MAX_BYTES
+    return method == "HEAD" or upstream.status in (204, 304)
+
+
+def whole_response(upstream: aiohttp.ClientResponse, body: bytes) -> Response:
+    """The upstream's answer, read whole, as the client gets it."""
+    response = Response(body, status_code=upstream.status)
+    response.raw_headers = client_response_headers(upstream)
+    return response
 
 
 class ReverseProxy:
@@ -201,29 +232,39 @@ class ReverseProxy:
         state = request.scope.get("state", {})
         request_id = state.get("request_id") or clean_request_id(None)
         trace = state.get("trace") or new_trace()
-        client = self.upstreams.client(route.service)
-        base = httpx.URL(str(client.base_url))
+        session = self.upstreams.session(route.service)
         raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
         query: bytes = request.scope.get("query_string", b"")
-        url = base.copy_with(raw_path=raw_path + (b"?" + query if query else b""))
-        outgoing = client.build_request(
-            request.method,
-            url,
-            headers=upstream_request_headers(request, request_id=request_id, trace=trace),
-            content=limited_body(request, self.body_limit(route)) if has_body(request) else None,
-            timeout=self.upstreams.default_timeout(self.read_timeout(route)),
-        )
+        target = self.upstreams.base_urls[route.service] + raw_path.decode("latin-1")
+        if query:
+            target += "?" + query.decode("latin-1")
+        headers = upstream_request_headers(request, request_id=request_id, trace=trace)
         started = time.perf_counter()
+        upstream: aiohttp.ClientResponse | None = None
         try:
-            upstream = await client.send(outgoing, stream=True)
+            body = await read_body(request, self.body_limit(route)) if has_body(request) else None
+            upstream = await session.request(
+                request.method, URL(target, encoded=True), headers=headers, data=body,
+                timeout=self.upstreams.proxy_timeout(self.read_timeout(route)),
+                allow_redirects=False,
+            )
+            elapsed = time.perf_counter() - started
+            if not route.stream and read_whole(request.method, upstream):
+                response: Response = whole_response(upstream, await upstream.read())
+            else:
+                response = ProxyResponse(upstream, route.service)
+                upstream = None  # the response releases it once streamed
         except Exception as error:
-            response = self._failure(error, route, request.url.path)
-            if response is None:
+            failure = self._failure(error, route, request.url.path)
+            if failure is None:
                 raise
-        else:
-            response = ProxyResponse(upstream, route.service)
+            response = failure
+            elapsed = time.perf_counter() - started
+        finally:
+            if upstream is not None:
+                upstream.release()
         if self.metrics is not None:
-            self.metrics.observe(route.service, response.status_code, started)
+            self.metrics.observe(route.service, response.status_code, elapsed)
         return response
 
     def _failure(self, error: Exception, route: Route, instance: str) -> Response | None:
@@ -234,17 +275,17 @@ class ReverseProxy:
         if isinstance(error, ClientDisconnect):
             return problem_response(400, detail="the client closed the request early",
                                     instance=instance)
-        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
             log.warning("upstream_unavailable", service=service, error=type(error).__name__)
             return problem_response(
                 503, instance=instance, headers={"Retry-After": "5"},
                 detail=f"the {service} service is unavailable; try again shortly",
             )
-        if isinstance(error, httpx.TimeoutException):
+        if isinstance(error, TimeoutError):
             log.warning("upstream_timeout", service=service, error=type(error).__name__)
             return problem_response(504, instance=instance,
                                     detail=f"the {service} service did not answer in time")
-        if isinstance(error, httpx.TransportError):
+        if isinstance(error, aiohttp.ClientError):
             log.warning("upstream_failed", service=service, error=type(error).__name__)
             return problem_response(502, instance=instance,
                                     detail=f"the {service} service gave no valid answer")
