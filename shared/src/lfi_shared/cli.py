@@ -40,7 +40,8 @@ def service_main(
 
         uvicorn.run(app_factory, factory=True, host=settings.host, port=settings.port,
                     workers=args.workers, log_config=None, proxy_headers=True,
-                    forwarded_allow_ips=settings.forwarded_allow_ips, access_log=False)
+                    forwarded_allow_ips=settings.forwarded_allow_ips, access_log=False,
+                    timeout_keep_alive=settings.http_keep_alive_s)
         return 0
     if args.command in ("migrate", "downgrade") and service_dir is not None:
         from lfi_shared import migrations

@@ -66,6 +66,13 @@ class ServiceSettings(BaseSettings):
         description="Proxies trusted for X-Forwarded-For (the ingress, in a cluster).",
     )
     port: int = Field(default=8000, ge=1, le=65535)
+    http_keep_alive_s: int = Field(
+        default=75, ge=1, le=3600,
+        description="How long an idle client connection is kept open. Longer than the "
+                    "gateway's upstream keep-alive (30 s), so that the gateway, not the "
+                    "service, closes an idle connection: a request is never sent on a "
+                    "connection the service is closing.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 
