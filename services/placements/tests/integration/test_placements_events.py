@@ -83,3 +83,24 @@ async def test_placement_requested_delivered_twice_through_nats_makes_one_reques
         assert view["by_zone"][0]["zone_code"] == "north-norwich"
     finally:
         await nc.close()
+
+
+async def test_each_waitlisted_event_gives_the_requests_place_on_the_waiting_list(
+        harness: HarnessFactory) -> None:
+    """Counted when the request is waitlisted: the waiting requests of its type ahead of it
+    (priority first, then time of request), plus one."""
+    h = await harness()
+    await h.add_reference_data()
+    await h.add_provision(capacity=0)
+    for priority in ("standard", "high", "standard", "at_risk_of_permanent_exclusion"):
+        reply = await h.request(priority=priority)
+        assert reply.json()["status"] == "waiting", reply.text
+    conn = await h.raw()
+    try:
+        payloads = await conn.fetch(
+            "SELECT payload FROM placements.outbox WHERE event_type = $1 ORDER BY seq",
+            "lfi.placements.request.waitlisted.v1")
+    finally:
+        await conn.close()
+    positions = [json.loads(p["payload"])["data"]["position"] for p in payloads]
+    assert positions == [1, 1, 3, 1]

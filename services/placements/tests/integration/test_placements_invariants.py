@@ -240,3 +240,39 @@ async def test_api_answers_409_when_the_database_refuses_an_overlap_it_could_not
     finally:
         await raw.close()
         await observer.close()
+
+
+async def test_api_refuses_a_child_an_overlapping_placement_and_a_second_open_request(
+        harness: HarnessFactory) -> None:
+    """The application's own checks, for a child holding two placements (one a term): a
+    request overlapping one of them is refused naming it; one after both is refused naming
+    the child's open request of the type. Nothing of either is kept."""
+    h = await harness()
+    await h.add_reference_data()
+    base = await h.add_provision(kind="eib", capacity=5)
+    child = uuid.uuid4()
+    conn = await h.raw()
+    try:
+        await _hold(conn, base, child_id=child)  # the autumn term
+        await _hold(conn, base, child_id=child, start=date(2026, 1, 6), end=date(2026, 3, 27))
+        spring = await conn.fetchval(
+            "SELECT id FROM placements.placements WHERE child_id = $1 AND start_date = $2",
+            child, date(2026, 1, 6))
+        requests = {str(r["id"]) for r in await conn.fetch(
+            "SELECT id FROM placements.placement_requests WHERE child_id = $1", child)}
+    finally:
+        await conn.close()
+
+    overlapping = await h.request(child_id=child, start=date(2026, 1, 6))
+    assert overlapping.status_code == 409, overlapping.text
+    assert overlapping.json()["type"].endswith("overlapping-placement")
+    assert overlapping.json()["placement_id"] == str(spring)
+
+    after_both = await h.request(child_id=child, start=date(2026, 4, 15))
+    assert after_both.status_code == 409, after_both.text
+    assert after_both.json()["type"].endswith("overlapping-placement")
+    assert after_both.json()["request_id"] in requests
+
+    listed = await h.client.get("/v1/placements/requests", params={"child_id": str(child)},
+                                headers=h.headers())
+    assert {r["id"] for r in listed.json()["items"]} == requests

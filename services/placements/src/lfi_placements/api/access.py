@@ -80,7 +80,9 @@ async def may_see(session: AsyncSession, principal: Principal, *, home_school_ur
     return False
 
 
-def use_case_context(request: Request) -> Callable[[Principal], UseCaseContext]:
+async def use_case_context(request: Request) -> Callable[[Principal], UseCaseContext]:
+    # Async though it awaits nothing: FastAPI runs a plain function dependency in a worker
+    # thread, a hop that costs more than this does.
     settings: Settings = request.app.state.settings
 
     def make(principal: Principal) -> UseCaseContext:

@@ -105,13 +105,12 @@ async def request_placement(body: PlacementRequestCreate, session: SessionDep,
 
     async def create() -> CreatedResponse:
         kind = ProvisionKind(body.provision_type)
-        stay = await repo.stay_rule(session, kind)
+        stay, child = await repo.stay_and_child_situation(session, kind, body.child_id)
         start = max(body.requested_start, ctx.today())
         if body.planned_end is not None:
             stay.check_planned_end(start, body.planned_end)
         else:
             stay.latest_end(start, field="body.requested_start")
-        child = await repo.child_situation(session, body.child_id, kind)
         ensure_no_overlap(child.placements, start, body.planned_end or stay.latest_end(start))
         if child.open_request_id is not None:
             raise OverlappingPlacement(

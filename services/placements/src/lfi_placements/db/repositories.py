@@ -8,28 +8,36 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
     DateTime,
     Integer,
+    String,
+    Table,
     and_,
     any_,
     bindparam,
     case,
     event,
     func,
-    literal,
+    insert,
+    literal_column,
     select,
+    text,
     true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from lfi_placements.db.driver import DriverStatement
 from lfi_placements.db.models import (
     AcademicTerm,
     PlacementRequestRow,
@@ -72,6 +80,24 @@ so matching falls back to the provision with most free places."""
 
 _HOLDING = [s.value for s in HOLDING_STATUSES]
 
+# The tables, for the prebuilt Core statements of the busiest use case (a new request): a Core
+# statement skips the ORM's per-execution work (compile state, identity map, unit of work).
+_PROVISIONS = cast(Table, ProvisionRow.__table__)
+_REQUESTS = cast(Table, PlacementRequestRow.__table__)
+_PLACEMENTS = cast(Table, PlacementRow.__table__)
+_TYPES = cast(Table, ProvisionTypeRow.__table__)
+_TERMS = cast(Table, AcademicTerm.__table__)
+
+
+def _sql_constants(values: Iterable[str]) -> list[ColumnElement[str]]:
+    """Constant values written into a prebuilt statement's SQL, not sent as parameters: the
+    statement is the same for every call, and the planner sees the same predicate as a
+    partial index's (``status IN ('accepted', 'active', 'offered')``)."""
+    return [literal_column(f"'{v}'", String) for v in sorted(values)]
+
+
+_HOLDING_SQL = _sql_constants(_HOLDING)
+
 
 # -- conversions ---------------------------------------------------------------------------
 
@@ -94,7 +120,8 @@ def request_of(row: PlacementRequestRow) -> PlacementRequest:
         status=RequestStatus(row.status))
 
 
-def placement_of(row: PlacementRow) -> Placement:
+def placement_of(row: PlacementRow | Row[*tuple[Any, ...]]) -> Placement:
+    """The placement of an ORM row, or of a row of a query selecting the table's columns."""
     agreement = None
     if row.agreement_given_by is not None and row.agreed_on is not None:
         agreement = ParentalAgreement(
@@ -126,12 +153,17 @@ def term_of(row: AcademicTerm) -> Term:
 
 # -- writing domain changes back ------------------------------------------------------------
 
+def _request_changes(row: PlacementRequestRow, request: PlacementRequest,
+                     at: datetime) -> dict[str, Any]:
+    if row.status == request.status.value:
+        return {}
+    return {"status": request.status.value, "version": row.version + 1, "updated_at": at}
+
+
 def save_request(row: PlacementRequestRow, request: PlacementRequest, at: datetime) -> None:
     """Copy a changed request's status onto its row (a new version)."""
-    if row.status != request.status.value:
-        row.status = request.status.value
-        row.version += 1
-        row.updated_at = at
+    for column, value in _request_changes(row, request, at).items():
+        setattr(row, column, value)
 
 
 def save_placement(row: PlacementRow, placement: Placement, at: datetime) -> None:
@@ -164,6 +196,58 @@ def new_placement_row(placement: Placement, request: PlacementRequestRow) -> Pla
         offer_expires_on=placement.offer_expires_on, version=1)
 
 
+_NEW_REQUEST_COLUMNS = tuple(c.key for c in _REQUESTS.c if c.key != "created_at")
+_INSERT_REQUEST = insert(_REQUESTS)
+# A new request's row as a data-modifying CTE (parameters: request_<column>).
+_NEW_REQUEST = insert(_REQUESTS).values(
+    {c: bindparam(f"request_{c}", type_=_REQUESTS.c[c].type) for c in _NEW_REQUEST_COLUMNS}
+).cte("new_request")
+
+
+def new_request_values(row: PlacementRequestRow, request: PlacementRequest | None = None,
+                       at: datetime | None = None) -> dict[str, Any]:
+    """The columns of a new request's ``row``, written by :func:`insert_request` or with the
+    lock of :func:`lock_provisions`: as the row holds them, or as :func:`save_request` would
+    leave them with ``request`` at ``at`` (the row itself unchanged)."""
+    values = {c: getattr(row, c) for c in _NEW_REQUEST_COLUMNS}
+    if request is not None and at is not None:
+        values |= _request_changes(row, request, at)
+    return values
+
+
+async def insert_request(session: AsyncSession, row: PlacementRequestRow) -> None:
+    """Write a new request's row, its outcome already on it, with one prebuilt statement and
+    no unit of work. The row object stays out of the session: it is what the caller answers
+    with, and a later change to it would not be saved."""
+    await session.execute(_INSERT_REQUEST, new_request_values(row))
+
+
+# -- the provisions' locks, let go of before the transaction ends ----------------------------
+
+# Run by the driver (db/driver.py), as the other statements of a new request's count.
+_SAVEPOINT = DriverStatement(text("SAVEPOINT before_provision_locks"))
+_ROLLBACK_TO_SAVEPOINT = DriverStatement(text("ROLLBACK TO SAVEPOINT before_provision_locks"))
+
+
+async def mark_before_locks(session: AsyncSession) -> None:
+    """A savepoint, so that the row locks taken after it can be let go of
+    (:func:`let_go_of_locks`) while the transaction goes on.
+
+    It is never released: a savepoint still open when the transaction commits is committed
+    with it (and the locks taken since are kept to the end), so a ``RELEASE`` would be one
+    more round trip for nothing. Only reads, locks and rows written by statements of this
+    module may come between it and :func:`let_go_of_locks`, which undoes them (the session is
+    not told of the savepoint: it must have nothing to undo)."""
+    await _SAVEPOINT.execute(session)
+
+
+async def let_go_of_locks(session: AsyncSession) -> None:
+    """Roll back to :func:`mark_before_locks`' savepoint: the row locks taken since are let
+    go of (and the rows written since undone), and the savepoint stays, to be returned to
+    again."""
+    await _ROLLBACK_TO_SAVEPOINT.execute(session)
+
+
 # -- queries --------------------------------------------------------------------------------
 
 async def calendar(session: AsyncSession) -> AcademicCalendar:
@@ -181,15 +265,15 @@ _STAY_RULES = "lfi_placements.stay_rules"
 its type's rule more than once); dropped whenever the session writes terms or types."""
 
 
-_TYPE_COLUMNS = (ProvisionTypeRow.code, ProvisionTypeRow.name, ProvisionTypeRow.max_stay_terms,
-                 ProvisionTypeRow.programme_provisions, ProvisionTypeRow.programme_places)
-_TERM_COLUMNS = (AcademicTerm.academic_year, AcademicTerm.name, AcademicTerm.start_date,
-                 AcademicTerm.end_date)
+_TYPE_COLUMNS = (_TYPES.c.code.label("type_code"), _TYPES.c.name.label("type_name"),
+                 _TYPES.c.max_stay_terms, _TYPES.c.programme_provisions, _TYPES.c.programme_places)
+_TERM_COLUMNS = (_TERMS.c.academic_year.label("term_year"), _TERMS.c.name.label("term_name"),
+                 _TERMS.c.start_date.label("term_start"), _TERMS.c.end_date.label("term_end"))
 # The type and every term in one query (one row per term; the type alone when none is entered).
 _TYPE_AND_TERMS = (select(*_TYPE_COLUMNS, *_TERM_COLUMNS)
-                   .outerjoin(AcademicTerm, true())
-                   .where(ProvisionTypeRow.code == bindparam("code"))
-                   .order_by(AcademicTerm.start_date))
+                   .select_from(_TYPES.outerjoin(_TERMS, true()))
+                   .where(_TYPES.c.code == bindparam("code"))
+                   .order_by(_TERMS.c.start_date))
 
 TypeValues = tuple[str, str, int, int | None, int | None]
 TermValues = tuple[str, str, date, date]
@@ -210,21 +294,29 @@ def _stay_rule_of(type_values: TypeValues, terms: tuple[TermValues, ...]) -> Sta
                                      programme_places=programme_places))
 
 
-async def stay_rule(session: AsyncSession, kind: ProvisionKind) -> StayRule:
-    """The stay rule of ``kind`` on the calendar as entered. Raises ProvisionTypeNotFound."""
-    known: dict[ProvisionKind, StayRule] = session.info.setdefault(_STAY_RULES, {})
-    if kind in known:
-        return known[kind]
-    rows = (await session.execute(_TYPE_AND_TERMS, {"code": kind.value})).all()
+def _remember_stay_rule(session: AsyncSession, kind: ProvisionKind,
+                        rows: Sequence[Row[*tuple[Any, ...]]]) -> StayRule:
+    """The stay rule of ``kind`` made of rows starting with the type's and a term's columns
+    (as ``_TYPE_AND_TERMS``'s; a term may come on several rows), kept for the session.
+    Raises ProvisionTypeNotFound (no rows)."""
     if not rows:
         raise ProvisionTypeNotFound(f"No provision type '{kind.value}' is configured.")
     width = len(_TYPE_COLUMNS)
-    type_values: TypeValues = tuple(rows[0][:width])  # type: ignore[assignment]
-    terms: tuple[TermValues, ...] = tuple(
-        tuple(r[width:]) for r in rows if r[width] is not None)  # type: ignore[misc]
+    type_values: TypeValues = tuple(rows[0][:width])
+    terms: tuple[TermValues, ...] = tuple(dict.fromkeys(
+        tuple(r[width:width + len(_TERM_COLUMNS)]) for r in rows if r[width] is not None))
     rule = _stay_rule_of(type_values, terms)
-    known[kind] = rule
+    session.info.setdefault(_STAY_RULES, {})[kind] = rule
     return rule
+
+
+async def stay_rule(session: AsyncSession, kind: ProvisionKind) -> StayRule:
+    """The stay rule of ``kind`` on the calendar as entered. Raises ProvisionTypeNotFound."""
+    known: dict[ProvisionKind, StayRule] = session.info.get(_STAY_RULES, {})
+    if kind in known:
+        return known[kind]
+    rows = (await session.execute(_TYPE_AND_TERMS, {"code": kind.value})).all()
+    return _remember_stay_rule(session, kind, rows)
 
 
 @event.listens_for(Session, "before_flush")
@@ -274,13 +366,13 @@ _LOCKED_PROVISIONS_OF_TYPE = {
 }
 
 
-_PROVISION_COLUMNS = (ProvisionRow.id, ProvisionRow.provision_type, ProvisionRow.name,
-                      ProvisionRow.capacity, ProvisionRow.zone_id, ProvisionRow.host_school_urn,
-                      ProvisionRow.year_groups, ProvisionRow.opening_date, ProvisionRow.status,
-                      ProvisionRow.closed_on)
+_PROVISION_COLUMNS = (_PROVISIONS.c.id, _PROVISIONS.c.provision_type, _PROVISIONS.c.name,
+                      _PROVISIONS.c.capacity, _PROVISIONS.c.zone_id, _PROVISIONS.c.host_school_urn,
+                      _PROVISIONS.c.year_groups, _PROVISIONS.c.opening_date, _PROVISIONS.c.status,
+                      _PROVISIONS.c.closed_on)
 _PROVISION_VALUES_OF_TYPE = (select(*_PROVISION_COLUMNS)
-                             .where(ProvisionRow.provision_type == bindparam("kind"))
-                             .order_by(ProvisionRow.id))
+                             .where(_PROVISIONS.c.provision_type == bindparam("kind"))
+                             .order_by(_PROVISIONS.c.id))
 _LOCKED_PROVISION_VALUES_OF_TYPE = {
     ProvisionLock.WAITLIST: _PROVISION_VALUES_OF_TYPE.with_for_update(read=True, key_share=True),
     ProvisionLock.OFFER: _PROVISION_VALUES_OF_TYPE.with_for_update(key_share=True),
@@ -300,11 +392,26 @@ def _provision_of_values(provision_id: UUID, kind: str, name: str, capacity: int
         status=ProvisionStatus(status), closed_on=closed_on)
 
 
-async def lock_provisions(session: AsyncSession, kind: ProvisionKind,
-                          lock: ProvisionLock) -> list[Provision]:
+# A new request's count runs them by the driver (db/driver.py); the second form writes the
+# request's row with the same statement.
+_LOCKING = {lock: DriverStatement(statement)
+            for lock, statement in _LOCKED_PROVISION_VALUES_OF_TYPE.items()}
+_LOCKING_WRITING_REQUEST = {lock: DriverStatement(statement.add_cte(_NEW_REQUEST))
+                            for lock, statement in _LOCKED_PROVISION_VALUES_OF_TYPE.items()}
+
+
+async def lock_provisions(session: AsyncSession, kind: ProvisionKind, lock: ProvisionLock, *,
+                          writing: dict[str, Any] | None = None) -> list[Provision]:
     """As :func:`lock_provisions_of_type`, as domain provisions (read as they are committed
-    once the lock is granted: the rows locked are returned in their latest version)."""
-    rows = await session.execute(_LOCKED_PROVISION_VALUES_OF_TYPE[lock], {"kind": kind.value})
+    once the lock is granted: the rows locked are returned in their latest version).
+
+    ``writing``: a new request's row (:func:`new_request_values`), written by the same
+    statement; like the lock, it is undone by a rollback to a savepoint taken before."""
+    if writing is None:
+        rows = await _LOCKING[lock].fetch(session, {"kind": kind.value})
+    else:
+        rows = await _LOCKING_WRITING_REQUEST[lock].fetch(session, {
+            "kind": kind.value, **{f"request_{c}": v for c, v in writing.items()}})
     return [_provision_of_values(id_, kind_, name, capacity, zone_id, urn, tuple(years),
                                  opening, status, closed)
             for id_, kind_, name, capacity, zone_id, urn, years, opening, status, closed in rows]
@@ -332,19 +439,50 @@ class Hold:
 
 
 _PROVISION_IDS = bindparam("provision_ids", type_=ARRAY(PG_UUID(as_uuid=True)))
-_HOLDS = (select(PlacementRow.provision_id, PlacementRow.start_date, PlacementRow.planned_end)
-          .where(PlacementRow.provision_id == any_(_PROVISION_IDS),
-                 PlacementRow.status.in_(_HOLDING),
-                 PlacementRow.planned_end >= bindparam("first", type_=Date)))
+_HOLDS = (select(_PLACEMENTS.c.provision_id, _PLACEMENTS.c.start_date, _PLACEMENTS.c.planned_end)
+          .where(_PLACEMENTS.c.provision_id == any_(_PROVISION_IDS),
+                 _PLACEMENTS.c.status.in_(_HOLDING_SQL),
+                 _PLACEMENTS.c.planned_end >= bindparam("first", type_=Date)))
+
+_PRIORITY_RANK = case({literal_column(f"'{p.value}'"): literal_column(str(i))
+                       for i, p in enumerate(PRIORITY_ORDER)},
+                      value=_REQUESTS.c.priority, else_=literal_column(str(len(PRIORITY_ORDER))))
+# The waiting requests of a type ahead of one request (the request's own values are
+# parameters), in waiting-list order: priority, time of request, id.
+_REQUESTS_AHEAD = select(func.count().label("ahead")).select_from(_REQUESTS).where(
+    _REQUESTS.c.status == literal_column(f"'{RequestStatus.WAITING.value}'", String),
+    _REQUESTS.c.provision_type == bindparam("kind"),
+    tuple_(_PRIORITY_RANK, _REQUESTS.c.requested_at, _REQUESTS.c.id)
+    < tuple_(bindparam("rank", type_=Integer),
+             bindparam("requested_at", type_=DateTime(timezone=True)),
+             bindparam("request_id", type_=PG_UUID(as_uuid=True))))
+
+# Both in one round trip, by the driver: one row per hold, or one row with no hold (the count
+# is on each).
+_AHEAD_SUBQUERY = _REQUESTS_AHEAD.subquery("ahead")
+_HOLDS_SUBQUERY = _HOLDS.subquery("held")
+_HOLDS_AND_REQUESTS_AHEAD = DriverStatement(
+    select(_AHEAD_SUBQUERY.c.ahead, _HOLDS_SUBQUERY.c.provision_id,
+           _HOLDS_SUBQUERY.c.start_date, _HOLDS_SUBQUERY.c.planned_end)
+    .select_from(_AHEAD_SUBQUERY.outerjoin(_HOLDS_SUBQUERY, true())))
 
 
-async def holds_from(session: AsyncSession, provision_ids: Iterable[UUID],
-                     first: date) -> list[Hold]:
-    """The places held at the provisions on ``first`` or later, read as they are committed
-    now (a new statement: after a lock taken by an earlier one, it sees what that lock waited
-    for)."""
-    rows = await session.execute(_HOLDS, {"provision_ids": list(provision_ids), "first": first})
-    return [Hold(provision_id, start, end) for provision_id, start, end in rows]
+def _ahead_of(request: PlacementRequest) -> dict[str, object]:
+    return {"kind": request.provision_type.value, "rank": PRIORITY_ORDER.index(request.priority),
+            "requested_at": request.requested_at, "request_id": request.id}
+
+
+async def holds_from(session: AsyncSession, provision_ids: Iterable[UUID], first: date,
+                     request: PlacementRequest) -> tuple[list[Hold], int]:
+    """The places held at the provisions on ``first`` or later, and the place ``request``
+    would take on its type's waiting list (as :func:`waiting_list_position`), both read as
+    committed now, with one statement (a new statement: after a lock taken by an earlier one,
+    it sees what that lock waited for)."""
+    rows = await _HOLDS_AND_REQUESTS_AHEAD.fetch(session, {
+        "provision_ids": list(provision_ids), "first": first, **_ahead_of(request)})
+    holds = [Hold(provision_id, start, end)
+             for _, provision_id, start, end in rows if provision_id is not None]
+    return holds, int(rows[0][0]) + 1
 
 
 async def holding_placements(session: AsyncSession, provision_ids: Iterable[UUID],
@@ -372,25 +510,36 @@ class ChildSituation:
 
 _OPEN_REQUEST_STATUSES = [RequestStatus.RECEIVED.value, RequestStatus.WAITING.value,
                           RequestStatus.OFFERED.value]
-# The child's holding placements (none: one row of NULLs) beside its open request of a type.
-_CHILD_SITUATION = (
-    select(PlacementRow, select(PlacementRequestRow.id).where(
-        PlacementRequestRow.child_id == bindparam("child_id"),
-        PlacementRequestRow.provision_type == bindparam("kind"),
-        PlacementRequestRow.status.in_(_OPEN_REQUEST_STATUSES)).limit(1).scalar_subquery())
-    .select_from(select(literal(1).label("one")).subquery("one"))
-    .outerjoin(PlacementRow, and_(PlacementRow.child_id == bindparam("child_id"),
-                                  PlacementRow.status.in_(_HOLDING)))
+# The type's stay rule (its terms) and the child's situation in one query: a row per term and
+# holding placement of the child (the type and its terms alone when the child holds none), the
+# child's open request of the type on each. No row: no such type.
+_STAY_AND_CHILD_SITUATION = (
+    select(*_TYPE_COLUMNS, *_TERM_COLUMNS,
+           select(_REQUESTS.c.id).where(
+               _REQUESTS.c.child_id == bindparam("child_id"),
+               _REQUESTS.c.provision_type == bindparam("kind"),
+               _REQUESTS.c.status.in_(_sql_constants(_OPEN_REQUEST_STATUSES)))
+           .limit(1).scalar_subquery().label("open_request_id"),
+           *_PLACEMENTS.c)
+    .select_from(_TYPES.outerjoin(_TERMS, true())
+                 .outerjoin(_PLACEMENTS,
+                            and_(_PLACEMENTS.c.child_id == bindparam("child_id"),
+                                 _PLACEMENTS.c.status.in_(_HOLDING_SQL))))
+    .where(_TYPES.c.code == bindparam("kind"))
+    .order_by(_TERMS.c.start_date)
 )
 
 
-async def child_situation(session: AsyncSession, child_id: UUID,
-                          kind: ProvisionKind) -> ChildSituation:
-    """The child's holding placements and open request of ``kind``, in one round trip."""
-    rows = (await session.execute(_CHILD_SITUATION, {"child_id": child_id, "kind": kind.value})
-            ).all()
-    return ChildSituation(placements=[placement_of(p) for p, _ in rows if p is not None],
-                          open_request_id=rows[0][1] if rows else None)
+async def stay_and_child_situation(session: AsyncSession, kind: ProvisionKind,
+                                   child_id: UUID) -> tuple[StayRule, ChildSituation]:
+    """The stay rule of ``kind`` (as :func:`stay_rule`) and the child's holding placements
+    and open request of ``kind``, in one round trip. Raises ProvisionTypeNotFound."""
+    rows = (await session.execute(_STAY_AND_CHILD_SITUATION,
+                                  {"kind": kind.value, "child_id": child_id})).all()
+    rule = _remember_stay_rule(session, kind, rows)
+    placements = {r.id: r for r in rows if r.id is not None}
+    return rule, ChildSituation(placements=[placement_of(r) for r in placements.values()],
+                                open_request_id=rows[0].open_request_id)
 
 
 async def child_placements(session: AsyncSession, child_id: UUID) -> list[Placement]:
@@ -408,25 +557,11 @@ async def waiting_request_rows(session: AsyncSession, kinds: Sequence[ProvisionK
     return list((await session.execute(stmt)).scalars().all())
 
 
-_PRIORITY_RANK = case({p.value: i for i, p in enumerate(PRIORITY_ORDER)},
-                      value=PlacementRequestRow.priority, else_=len(PRIORITY_ORDER))
-# Built once (SQLAlchemy reuses its compiled form); the request's own values are parameters.
-_REQUESTS_AHEAD = select(func.count()).select_from(PlacementRequestRow).where(
-    PlacementRequestRow.status == RequestStatus.WAITING.value,
-    PlacementRequestRow.provision_type == bindparam("kind"),
-    tuple_(_PRIORITY_RANK, PlacementRequestRow.requested_at, PlacementRequestRow.id)
-    < tuple_(bindparam("rank", type_=Integer),
-             bindparam("requested_at", type_=DateTime(timezone=True)),
-             bindparam("request_id", type_=PG_UUID(as_uuid=True))))
-
-
 async def waiting_list_position(session: AsyncSession, request: PlacementRequest) -> int:
     """The place of a waiting request on its type's waiting list (1 = next), as
     :func:`lfi_placements.domain.request.waiting_list` orders it: priority (``PRIORITY_ORDER``),
     then time of request, then id; counted in SQL rather than by loading the whole list."""
-    ahead = await session.scalar(_REQUESTS_AHEAD, {
-        "kind": request.provision_type.value, "rank": PRIORITY_ORDER.index(request.priority),
-        "requested_at": request.requested_at, "request_id": request.id})
+    ahead = await session.scalar(_REQUESTS_AHEAD, _ahead_of(request))
     return int(ahead or 0) + 1
 
 

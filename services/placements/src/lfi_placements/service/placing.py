@@ -12,7 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,7 @@ from lfi_placements.domain.errors import (
     ProvisionFull,
     ProvisionUnsuitable,
 )
+from lfi_placements.domain.events import PlacementWaitlisted
 from lfi_placements.domain.matching import (
     Candidate,
     ZoneDistance,
@@ -97,8 +99,8 @@ async def receive_request(session: AsyncSession, ctx: UseCaseContext, new: NewRe
 
     The caller has checked what a person must correct (dates, the maximum stay); here a
     request that cannot be offered a place for any reason waits. The request's row is written
-    once its outcome is known, and its two events (received, then offered or waitlisted) with
-    one statement.
+    with its outcome (see :func:`offer_or_waitlist`), and its two events (received, then
+    offered or waitlisted) with one statement.
     """
     now = ctx.now()
     zone_id = new.zone_id or await repo.school_zone(session, new.home_school_urn)
@@ -130,50 +132,57 @@ async def offer_or_waitlist(session: AsyncSession, ctx: UseCaseContext,
     """Offer the best suitable provision with a place free over the whole stay, else waitlist;
     the placement offered, if any.
 
-    ``row`` may be new (not yet in the session): it is added with its outcome, and ``earlier``
-    (its arrival's event) recorded before the outcome's event.
+    ``row`` is new (not in the session): it is written with its outcome, and ``earlier`` (its
+    arrival's event) recorded before the outcome's event.
 
     The provisions of the type are first locked ``FOR KEY SHARE`` (id order) and the places
     held counted: when none is free the request is waitlisted under that lock, which any
     number of requests hold at once, beside an offer being made, and which keeps out whatever
     frees or adds a place there (an end, a decline, a capacity change, an opening: they all
     lock those rows ``FOR UPDATE`` first) until the waitlisting commits; they then find the
-    request on the waiting list. When a place is free, that lock is let go (savepoint) and the
-    offer is made with the provisions locked ``FOR NO KEY UPDATE``, the places counted again,
-    the best one offered. Offers of one type are serialised among themselves; waitlistings
-    neither wait for them nor hold them up (``FOR KEY SHARE`` does not conflict with
-    ``FOR NO KEY UPDATE``, nor with the capacity trigger's update of the provision's row), so
-    an offer is never starved by a stream of waitlistings.
+    request on the waiting list. When a place is free, that lock is let go (rolled back to a
+    savepoint taken before it) and the offer is made with the provisions locked
+    ``FOR NO KEY UPDATE``, the places counted again, the best one offered. Offers of one type
+    are serialised among themselves; waitlistings neither wait for them nor hold them up
+    (``FOR KEY SHARE`` does not conflict with ``FOR NO KEY UPDATE``, nor with the capacity
+    trigger's update of the provision's row), so an offer is never starved by a stream of
+    waitlistings.
+
+    The statement taking the shared lock writes the request's row as waiting as well (most
+    requests wait once the places are taken); rolling back to the savepoint undoes it with
+    the lock when a place is free.
     """
     request = repo.request_of(row)
     stay = await _stay_of(session, ctx, request, row)
     facts = _Facts(session, request.child_id)
+    at = ctx.now()
+    waiting, waitlisted = request.waitlist(at)
+    as_waiting = repo.new_request_values(row, waiting, at)
+    await repo.mark_before_locks(session)
     for attempt in range(1, _OFFER_ATTEMPTS + 1):
-        savepoint = await session.begin_nested()
-        chosen = await _choose(session, request, stay, ProvisionLock.WAITLIST, facts)
-        if chosen is None:
-            await savepoint.commit()  # the locks stay held to the end of the transaction
-            await _waitlist(session, ctx, row, request, earlier)
+        counted = await _count(session, request, stay, ProvisionLock.WAITLIST, facts,
+                               writing=as_waiting)
+        if counted.chosen is None:
+            # Its row written, under the shared locks, held to the end of the transaction.
+            await _waitlist(session, ctx, row, (waiting, waitlisted), at, counted.position,
+                            earlier, written=True)
             return None
-        await savepoint.rollback()  # lets go of the shared locks before asking for the offer's
+        await repo.let_go_of_locks(session)  # the shared locks, before asking for the offer's
         assert stay is not None
         # Read before queueing for the offer's lock, so as to hold it for as short as may be
         # (the database's triggers stand behind the child's placements read here).
         child_placements = await facts.child_placements()
-        # Until the last attempt the offer's lock is taken in a savepoint: when the places
-        # counted are gone to the offers made meanwhile, it is let go at once and the request
-        # waits beside the offers, not in their queue.
-        last = attempt == _OFFER_ATTEMPTS
-        attempt_savepoint = None if last else await session.begin_nested()
-        chosen = await _choose(session, request, stay, ProvisionLock.OFFER, facts)
-        offer = _offer_of(ctx, chosen, request, stay, child_placements)
+        counted = await _count(session, request, stay, ProvisionLock.OFFER, facts)
+        offer = _offer_of(ctx, counted.chosen, request, stay, child_placements)
         if offer is not None:
-            if attempt_savepoint is not None:
-                await attempt_savepoint.commit()
-            return await _persist_offer(session, ctx, row, offer, earlier)
-        if attempt_savepoint is not None:
-            await attempt_savepoint.rollback()
-    await _waitlist(session, ctx, row, request, earlier)  # under the offer's lock
+            return await _persist_offer(session, ctx, row, offer, earlier, new_request=True)
+        # Until the last attempt, when the places counted are gone to the offers made
+        # meanwhile, the offer's lock is let go at once and the request waits beside the
+        # offers, not in their queue.
+        if attempt < _OFFER_ATTEMPTS:
+            await repo.let_go_of_locks(session)
+    await _waitlist(session, ctx, row, (waiting, waitlisted), at, counted.position, earlier,
+                    written=False)  # under the offer's lock
     return None
 
 
@@ -215,23 +224,37 @@ async def _stay_of(session: AsyncSession, ctx: UseCaseContext, request: Placemen
     return _Stay(rule=rule, start=start, end=end)
 
 
-async def _choose(session: AsyncSession, request: PlacementRequest, stay: _Stay | None,
-                  lock: ProvisionLock, facts: _Facts) -> Candidate | None:
-    """Lock the provisions of the request's type (even when no stay can be offered), then
-    the provision to offer on the places held now, if any."""
-    provisions = await repo.lock_provisions(session, request.provision_type, lock)
+@dataclass(frozen=True)
+class _Count:
+    """The provision to offer on the places held when counted (``None``: the request waits),
+    and the place the request would take on the waiting list then."""
+
+    chosen: Candidate | None
+    position: int
+
+
+async def _count(session: AsyncSession, request: PlacementRequest, stay: _Stay | None,
+                 lock: ProvisionLock, facts: _Facts, *,
+                 writing: dict[str, Any] | None = None) -> _Count:
+    """Lock the provisions of the request's type (even when no stay can be offered), writing
+    the request's row (``writing``) with the same statement if given, then count the places
+    held now and the requests waiting ahead of this one."""
+    provisions = await repo.lock_provisions(session, request.provision_type, lock,
+                                            writing=writing)
     if stay is None:
-        return None
+        return _Count(None, await repo.waiting_list_position(session, request))
+    held, position = await repo.holds_from(session, [p.id for p in provisions], stay.start,
+                                           request)
     try:
-        held = await repo.holds_from(session, [p.id for p in provisions], stay.start)
         candidates = [Candidate(p, free_places_over(p, held, stay.start, stay.end))
                       for p in provisions]
         if not any(c.free_places > 0 for c in candidates):
-            return None  # nothing to rank: no need of the distances
-        return choose_provision(request.model_copy(update={"requested_start": stay.start}),
-                                candidates, await facts.distance())
+            return _Count(None, position)  # nothing to rank: no need of the distances
+        return _Count(choose_provision(
+            request.model_copy(update={"requested_start": stay.start}), candidates,
+            await facts.distance()), position)
     except _CANNOT_OFFER:
-        return None
+        return _Count(None, position)
 
 
 def _offer_of(ctx: UseCaseContext, chosen: Candidate | None,
@@ -252,11 +275,15 @@ def _offer_of(ctx: UseCaseContext, chosen: Candidate | None,
 
 
 async def _persist_offer(session: AsyncSession, ctx: UseCaseContext, row: PlacementRequestRow,
-                         offer: Offer, earlier: Sequence[EventToRecord] = ()) -> PlacementRow:
+                         offer: Offer, earlier: Sequence[EventToRecord] = (), *,
+                         new_request: bool = False) -> PlacementRow:
     placement = repo.new_placement_row(offer.placement, row)
     repo.save_request(row, offer.request, ctx.now())
-    session.add(row)
-    await session.flush()  # the request first (a new one is not written yet): the offer needs it
+    if new_request:
+        await repo.insert_request(session, row)
+    else:
+        session.add(row)
+        await session.flush()  # the request first: the offer refers to it
     session.add(placement)
     await session.flush()
     await record_all(session, ctx, [*earlier, placement_event(row, offer.event)])
@@ -264,12 +291,15 @@ async def _persist_offer(session: AsyncSession, ctx: UseCaseContext, row: Placem
 
 
 async def _waitlist(session: AsyncSession, ctx: UseCaseContext, row: PlacementRequestRow,
-                    request: PlacementRequest, earlier: Sequence[EventToRecord] = ()) -> None:
-    waiting, event = request.waitlist(ctx.now())
-    repo.save_request(row, waiting, ctx.now())
-    # Counted before the row is written: the position counts only the requests ahead of it.
-    position = await repo.waiting_list_position(session, waiting)
-    session.add(row)
+                    waitlisting: tuple[PlacementRequest, PlacementWaitlisted], at: datetime,
+                    position: int, earlier: Sequence[EventToRecord], *, written: bool) -> None:
+    """Record a new request as waiting, ``position`` on the waiting list (the requests ahead
+    of it, counted before it committed), its row already ``written`` by the count's statement
+    or written now."""
+    waiting, event = waitlisting
+    repo.save_request(row, waiting, at)
+    if not written:
+        await repo.insert_request(session, row)
     await record_all(session, ctx, [*earlier, request_event(row, event, position=position)])
 
 
