@@ -23,9 +23,9 @@ from sqlalchemy import DateTime, Integer, String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lfi_shared.app import create_service_app
-from lfi_shared.db import make_metadata
+from lfi_shared.db import DriverQuery, make_metadata
 from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
-from lfi_shared.http.deps import SessionDep
+from lfi_shared.http.deps import ReadingSessionDep, SessionDep
 from lfi_shared.http.idempotency import (
     CreatedResponse,
     IdempotencyKey,
@@ -253,10 +253,40 @@ async def note_count_after_cut(session: SessionDep) -> dict[str, int]:
     return {"unreachable": 1}
 
 
-async def test_a_lost_database_connection_is_a_503_problem_to_retry(client: httpx.AsyncClient) -> None:
-    r = await client.get("/v1/notes-db-cut")
+_CUT = DriverQuery(select(func.pg_terminate_backend(func.pg_backend_pid())))
+
+
+@router.get("/v1/notes-read-cut")
+async def note_read_after_cut(session: ReadingSessionDep) -> dict[str, int]:
+    # The same, for a read that asyncpg runs itself.
+    await _CUT.fetchrow(session, {})
+    return {"unreachable": 1}
+
+
+@pytest.mark.parametrize("path", ["/v1/notes-db-cut", "/v1/notes-read-cut"])
+async def test_a_lost_database_connection_is_a_503_problem_to_retry(client: httpx.AsyncClient,
+                                                                    path: str) -> None:
+    r = await client.get(path)
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     assert r.headers["retry-after"] == "1"
+
+
+def _count(metrics: str, series: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_each_request_is_counted_and_timed_under_its_route(client: httpx.AsyncClient) -> None:
+    series = 'lfi_http_requests_total{method="GET",route="/v1/notes/{note_id}",status="404"}'
+    timed = 'lfi_http_request_duration_seconds_count{method="GET",route="/v1/notes/{note_id}"}'
+    before = (await client.get("/metrics")).text
+    for _ in range(3):
+        assert (await client.get(f"/v1/notes/{uuid.uuid4()}")).status_code == 404
+    after = (await client.get("/metrics")).text
+    assert _count(after, series) - _count(before, series) == 3
+    assert _count(after, timed) - _count(before, timed) == 3
     # the pool recovers: the next request is served
     assert (await client.get("/v1/notes", params={"limit": 1})).status_code == 200

@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import ColumnElement, false, insert, or_, select, true
+from sqlalchemy import CTE, ColumnElement, bindparam, false, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lfi_referrals.db.models import AccessLogEntry, ReferralRow, Zone, table_of
@@ -143,8 +144,48 @@ async def authorise(session: AsyncSession, principal: Principal, act: Act, *,
         raise Forbidden(f"Only {wanted} may do this.")
 
 
-# One INSERT statement, built once (its compiled form is cached by SQLAlchemy).
-_APPEND_ACCESS = insert(table_of(AccessLogEntry))
+_ACCESS_LOG = table_of(AccessLogEntry)
+# One INSERT statement, built once (its compiled form is cached by SQLAlchemy); its parameters
+# are named ``access_<column>``, so that it can ride on another statement as a CTE.
+_ACCESS_VALUES = {column.key: bindparam(f"access_{column.key}", type_=column.type)
+                  for column in _ACCESS_LOG.columns}
+_APPEND_ACCESS = insert(_ACCESS_LOG).values(_ACCESS_VALUES)
+ACCESS_LOGGED = _APPEND_ACCESS.cte("access_logged")
+"""The access-log row as a data-modifying CTE, for a statement that makes a change and logs it
+in one round trip (parameters: :meth:`AccessEntry.parameters`)."""
+
+
+def access_logged_if(condition: ColumnElement[bool]) -> CTE:
+    """:data:`ACCESS_LOGGED` written only where ``condition`` holds (say: the change it logs
+    was made by the same statement). Build it once."""
+    return (insert(_ACCESS_LOG)
+            .from_select(list(_ACCESS_VALUES), select(*_ACCESS_VALUES.values()).where(condition))
+            .cte("access_logged"))
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """An access-log row but for the referral it is about: who, their roles, what, why."""
+
+    principal: Principal
+    action: str
+    operation: str
+    purpose: str
+    request_id: str | None = None
+
+    def parameters(self, referral: ReferralRow | None = None,
+                   child_id: UUID | None = None) -> dict[str, Any]:
+        """The row's parameters (``access_<column>``), about ``referral`` as it now is."""
+        return {
+            "access_id": uuid4(), "access_at": datetime.now(UTC),
+            "access_actor": self.principal.subject,
+            "access_roles": sorted(r.value for r in self.principal.roles),
+            "access_action": self.action, "access_operation": self.operation,
+            "access_purpose": self.purpose,
+            "access_referral_id": referral.id if referral is not None else None,
+            "access_child_id": child_id if child_id is not None else (
+                referral.child_id if referral is not None else None),
+            "access_request_id": self.request_id}
 
 
 async def log_access(session: AsyncSession, principal: Principal, *, action: str,
@@ -155,11 +196,5 @@ async def log_access(session: AsyncSession, principal: Principal, *, action: str
     A plain INSERT rather than an ORM object: the log is append-only and never read back in the
     request, so there is nothing for the unit of work to track.
     """
-    await session.execute(_APPEND_ACCESS, {
-        "id": uuid4(), "at": datetime.now(UTC), "actor": principal.subject,
-        "roles": sorted(r.value for r in principal.roles), "action": action,
-        "operation": operation, "purpose": purpose,
-        "referral_id": referral.id if referral is not None else None,
-        "child_id": child_id if child_id is not None else (
-            referral.child_id if referral is not None else None),
-        "request_id": request_id})
+    entry = AccessEntry(principal, action, operation, purpose, request_id)
+    await session.execute(_APPEND_ACCESS, entry.parameters(referral, child_id))

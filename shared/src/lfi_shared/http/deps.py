@@ -1,4 +1,4 @@
-"""Typed dependencies for endpoints: the request's session (one transaction) and settings."""
+"""Typed dependencies for endpoints: the request's session (one transaction, or reads only)."""
 
 from __future__ import annotations
 
@@ -23,3 +23,14 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+async def reading_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The session of a request that only reads (:meth:`Database.reading`): no transaction,
+    so no BEGIN or COMMIT round trip; it refuses to write."""
+    database: Database = request.app.state.database
+    async with database.reading() as session:
+        yield session
+
+
+ReadingSessionDep = Annotated[AsyncSession, Depends(reading_session, scope="function")]

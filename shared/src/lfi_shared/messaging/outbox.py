@@ -8,9 +8,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, Table, Text, bindparam, cast, func, insert, literal, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Executable,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,13 +96,35 @@ async def record_events(
     """
     if not events:
         return []
+    envelopes, parameters = outbox_parameters(tables, settings_or_namespace, events,
+                                              traceparent=traceparent, source=source)
+    await session.execute(_recording(tables.outbox), parameters)
+    await session.flush()
+    return envelopes
+
+
+def outbox_parameters(
+    tables: MessagingTables,
+    settings_or_namespace: ServiceSettings | str,
+    events: Sequence[EventToRecord],
+    *,
+    traceparent: str | None,
+    source: str,
+) -> tuple[list[Envelope], dict[str, Any]]:
+    """The envelopes of ``events`` and the parameters of :func:`recording_cte` (with
+    ``channel`` for :func:`notify_relay`) that write them, for a service that records events
+    within a statement of its own. No events give empty arrays: no row, no NOTIFY.
+
+    Raises:
+        pydantic.ValidationError: a ``subject`` or ``source`` is empty.
+    """
     envelopes = [
         new_envelope(event_type=e.event.event_type, source=source, subject=e.subject,
                      data=e.event.model_dump(mode="json"), correlation_id=e.correlation_id,
                      traceparent=traceparent)
         for e in events
     ]
-    await session.execute(_recording(tables.outbox), {
+    return envelopes, {
         "ids": [envelope.event_id for envelope in envelopes],
         "event_types": [envelope.type for envelope in envelopes],
         "subjects": [envelope.subject for envelope in envelopes],
@@ -97,21 +132,19 @@ async def record_events(
                           for envelope in envelopes],
         "payloads": [envelope.model_dump_json(exclude_none=True) for envelope in envelopes],
         "channel": tables.notify_channel,
-    })
-    await session.flush()
-    return envelopes
+    }
 
 
 @functools.cache
-def _recording(outbox: Table) -> Executable:
-    """The statement writing events to ``outbox`` and notifying its relay, built once per
-    table: its rows come as arrays, so it is the same statement (compiled once, prepared once
-    per connection) whatever the number of events.
+def recording_cte(outbox: Table, *, only_if: ColumnElement[bool] | None = None) -> CTE:
+    """``recorded``: the data-modifying CTE inserting the events of :func:`outbox_parameters`
+    into ``outbox``, in the arrays' order (the identity ``seq`` follows it, and the relay keeps
+    it), returning their ids; with ``only_if``, only where that holds (say: the change the
+    events are about was made by the same statement). Built once per table (and condition);
+    its rows come as arrays, so it is the same statement whatever the number of events.
 
-    One round trip: the rows are inserted in the arrays' order (the identity ``seq`` follows
-    it, and the relay keeps it), and the NOTIFY rides on the same statement (a data-modifying
-    CTE always runs to its end, so LIMIT 1 only calls pg_notify once). The NOTIFY is delivered
-    on commit only, once per transaction.
+    A statement that holds it must also hold :func:`notify_relay` of it, so that the relay is
+    woken when the rows commit.
     """
     rows = func.unnest(
         bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))),
@@ -121,14 +154,29 @@ def _recording(outbox: Table) -> Executable:
         bindparam("payloads", type_=ARRAY(Text)),  # the envelopes' JSON, cast below
     ).table_valued("id", "event_type", "subject", "nats_subject", "payload",
                    with_ordinality="position").render_derived(name="recorded_rows")
-    recorded = (
+    events = select(rows.c.id, rows.c.event_type, rows.c.subject, rows.c.nats_subject,
+                    cast(rows.c.payload, JSONB)).order_by(rows.c.position)
+    if only_if is not None:
+        events = events.where(only_if)
+    return (
         insert(outbox)
-        .from_select(
-            ["id", "event_type", "subject", "nats_subject", "payload"],
-            select(rows.c.id, rows.c.event_type, rows.c.subject, rows.c.nats_subject,
-                   cast(rows.c.payload, JSONB)).order_by(rows.c.position))
+        .from_select(["id", "event_type", "subject", "nats_subject", "payload"], events)
         .returning(outbox.c.id)
         .cte("recorded")
     )
+
+
+def notify_relay(recorded: CTE) -> Select[tuple[Any]]:
+    """``SELECT pg_notify(:channel, '') FROM recorded LIMIT 1``: wakes the relay once if the
+    statement recorded any event (a data-modifying CTE always runs to its end, so LIMIT 1 only
+    cuts the NOTIFY). The NOTIFY is delivered on commit only, once per transaction."""
     return (select(func.pg_notify(bindparam("channel", type_=Text), literal("", Text)))
             .select_from(recorded).limit(1))
+
+
+@functools.cache
+def _recording(outbox: Table) -> Executable:
+    """The statement writing events to ``outbox`` and notifying its relay (the rows and the
+    NOTIFY in one round trip), built once per table: compiled once, prepared once per
+    connection, whatever the number of events."""
+    return notify_relay(recording_cte(outbox))

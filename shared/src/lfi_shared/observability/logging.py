@@ -39,6 +39,13 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
             renderer,
         ],
     )
+    # A line carries none of the caller's file and line, thread or process (the renderers above
+    # do not write them): the standard library need not look them up for every record (the
+    # logging HOWTO's "Optimization").
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -19,6 +19,10 @@ log = structlog.get_logger("lfi.http")
 class HttpMetrics:
     """Prometheus series for HTTP traffic, in the service's own registry."""
 
+    # Labelled series kept at hand (a route template, a method, a status: a few dozen in
+    # use); past this many, the rare others are looked up each time.
+    KEPT_SERIES = 512
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
             "lfi_http_requests_total", "HTTP requests handled.",
@@ -29,6 +33,19 @@ class HttpMetrics:
             ["method", "route"], registry=registry,
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its time under its labels."""
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = (self.requests.labels(method, route, str(status)),
+                      self.latency.labels(method, route))
+            if len(self._series) < self.KEPT_SERIES:
+                self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
 
 def _route_template(scope: Scope) -> str:
@@ -83,8 +100,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope.get("method", "")
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(elapsed)
+            self.metrics.observe(method, route, status, elapsed)
             if scope.get("path") not in self.quiet_paths:
                 log.info("request", method=method, route=route, status=status,
                          duration_ms=round(elapsed * 1000, 2))

@@ -8,7 +8,7 @@ import uuid
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
-from lfi_referrals.access import Act, authorise, log_access
+from lfi_referrals.access import AccessEntry, Act, authorise
 from lfi_referrals.api.common import PurposeDep, SettingsDep, request_id_of
 from lfi_referrals.api.referrals import idempotency
 from lfi_referrals.db.models import PhonelineContact
@@ -103,14 +103,13 @@ async def convert_contact_to_referral(contact_id: uuid.UUID, body: ContactToRefe
     context = await referral_service.draft_context(session, create)
     await authorise(session, principal, Act.DRAFT, school_urn=context.school.urn,
                     zone_id=context.school.zone_id, not_found="No phoneline contact with this id.")
-    row = await referral_service.create_draft(session, settings, principal, create,
-                                              context=context)
+    row = await referral_service.create_draft(
+        session, settings, principal, create, context=context, access=AccessEntry(
+            principal, "change", "convert_contact_to_referral",
+            purpose or "make a referral from a phoneline call", request_id_of(request)))
     contact.referral_id = row.id
     contact.version += 1
     await session.flush()
-    await log_access(session, principal, action="change", operation="convert_contact_to_referral",
-                     purpose=purpose or "make a referral from a phoneline call", referral=row,
-                     request_id=request_id_of(request))
     set_etag(response, row.version)
     response.headers["Location"] = f"/v1/referrals/{row.id}"
     return referral_read(LoadedReferral(row=row, placements=[], reviews=[]),

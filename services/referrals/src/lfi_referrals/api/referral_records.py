@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lfi_referrals.access import Act, log_access, require_any_role
+from lfi_referrals.access import AccessEntry, Act, log_access, require_any_role
 from lfi_referrals.api.common import PurposeDep, SettingsDep, request_id_of, traceparent_of
 from lfi_referrals.api.referrals import guarded, idempotency, reply
 from lfi_referrals.db.models import AccessLogEntry, CaseNote, PhonelineContact, ReferralRow
@@ -75,10 +75,9 @@ async def request_placement(referral_id: uuid.UUID, body: PlacementRequestIn,
                                            requested_start=start, at=at,
                                            by=principal.subject)
     await service.apply_change(session, settings, loaded, change, RequestContext(
-        traceparent=traceparent_of(request), requested_start=start))
-    await log_access(session, principal, action="change", operation="request_placement",
-                     purpose=purpose or "request a placement", referral=loaded.row,
-                     request_id=request_id_of(request))
+        traceparent=traceparent_of(request), requested_start=start), access=AccessEntry(
+        principal, "change", "request_placement", purpose or "request a placement",
+        request_id_of(request)))
     return reply(response, loaded, settings)
 
 
@@ -99,10 +98,9 @@ async def request_element3_review(referral_id: uuid.UUID, body: Element3ReviewIn
     await service.apply_change(session, settings, loaded, change, RequestContext(
         traceparent=traceparent_of(request), element3_amount=body.amount_requested,
         element3_focus=body.focus,
-        element3_needs_profile={k.value: v for k, v in body.needs_profile.items()}))
-    await log_access(session, principal, action="change", operation="request_element3_review",
-                     purpose=purpose or "request an Element 3 review", referral=loaded.row,
-                     request_id=request_id_of(request))
+        element3_needs_profile={k.value: v for k, v in body.needs_profile.items()}),
+        access=AccessEntry(principal, "change", "request_element3_review",
+                           purpose or "request an Element 3 review", request_id_of(request)))
     return reply(response, loaded, settings)
 
 

@@ -15,14 +15,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from lfi_referrals.access import READ_ROLES, Act, authorise, log_access, require_any_role, scope_of
+from lfi_referrals.access import (
+    READ_ROLES,
+    AccessEntry,
+    Act,
+    authorise,
+    log_access,
+    require_any_role,
+    scope_of,
+)
 from lfi_referrals.api.common import (
+    OneStatementSessionDep,
     PurposeDep,
     SettingsDep,
     request_id_of,
     traceparent_of,
 )
-from lfi_referrals.db.models import platform
 from lfi_referrals.domain import referral as domain
 from lfi_referrals.domain.census import SenPrimaryNeed
 from lfi_referrals.domain.lifecycle import ReferralStatus
@@ -44,12 +52,12 @@ from lfi_referrals.schemas.referrals import (
 )
 from lfi_referrals.service import referrals as service
 from lfi_referrals.service.referral_list import ReferralFilters, referral_page
-from lfi_referrals.service.views import referral_read, referral_summaries
+from lfi_referrals.service.views import referral_read
 from lfi_shared.auth import CurrentPrincipal
 from lfi_shared.auth.principal import Principal, Role
 from lfi_shared.http.concurrency import IfMatch, check_if_match, set_etag
-from lfi_shared.http.deps import SessionDep
-from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey, IdempotencyStore
+from lfi_shared.http.deps import ReadingSessionDep, SessionDep
+from lfi_shared.http.idempotency import CreatedResponse, IdempotencyKey
 from lfi_shared.http.pagination import Page, PageQuery
 from lfi_shared.http.problems import PROBLEM_RESPONSES, FieldError, InvalidRequest, NotFound
 from lfi_shared.http.temporal import IsoDate
@@ -57,7 +65,7 @@ from lfi_shared.http.temporal import IsoDate
 router = APIRouter(tags=["referrals"], responses={
     **PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[403], 409: PROBLEM_RESPONSES[403],
     412: PROBLEM_RESPONSES[403], 428: PROBLEM_RESPONSES[403]})
-idempotency = IdempotencyStore(platform.idempotency)
+idempotency = service.IDEMPOTENCY
 
 
 async def guarded(session: SessionDep, principal: Principal, referral_id: uuid.UUID, act: Act,
@@ -79,11 +87,14 @@ def reply(response: Response, loaded: service.LoadedReferral, settings: Settings
 
 
 @router.post("/v1/referrals", status_code=201, response_model=ReferralRead)
-async def create_referral(body: ReferralCreate, request: Request, session: SessionDep,
-                          principal: CurrentPrincipal, settings: SettingsDep,
-                          purpose: PurposeDep, key: IdempotencyKey = None) -> Response:
+async def create_referral(body: ReferralCreate, request: Request,
+                          session: OneStatementSessionDep, principal: CurrentPrincipal,
+                          settings: SettingsDep, purpose: PurposeDep,
+                          key: IdempotencyKey = None) -> Response:
     """Start a draft referral about a child, a cohort or the whole school (no event yet)."""
-    context = await service.draft_context(session, body)
+    claim = idempotency.claim(key=key, owner=principal.subject, operation="create_referral",
+                              payload=body)
+    context = await service.draft_context(session, body, claim)
     try:
         await authorise(session, principal, Act.DRAFT, school_urn=context.school.urn,
                         zone_id=context.school.zone_id, not_found="")
@@ -91,20 +102,22 @@ async def create_referral(body: ReferralCreate, request: Request, session: Sessi
         raise InvalidRequest("You cannot refer for this school.", errors=[FieldError(
             field="body.school_urn", message="Not one of your schools.",
             code="school_not_yours")]) from None
-
-    async def create() -> CreatedResponse:
-        row = await service.create_draft(session, settings, principal, body, context=context)
-        await log_access(session, principal, action="change", operation="create_referral",
-                         purpose=purpose or "make a referral", referral=row,
-                         request_id=request_id_of(request))
-        loaded = service.LoadedReferral(row=row, placements=[], reviews=[])
-        read = referral_read(loaded, service.today(settings))
-        return CreatedResponse(201, read.model_dump(mode="json"),
-                               {"ETag": f'"{row.version}"',
-                                "Location": f"/v1/referrals/{row.id}"})
-
-    return await idempotency.run(session, key=key, owner=principal.subject,
-                                 operation="create_referral", payload=body, create=create)
+    if claim is not None and (
+            replayed := idempotency.replay_stored(claim, context.stored_answer)) is not None:
+        return replayed
+    row = service.draft_row(settings, principal, body, context=context)
+    loaded = service.LoadedReferral(row=row, placements=[], reviews=[])
+    read = referral_read(loaded, service.today(settings))
+    created = CreatedResponse(201, read.model_dump(mode="json"),
+                              {"ETag": f'"{row.version}"', "Location": f"/v1/referrals/{row.id}"})
+    written = await service.insert_draft(
+        session, row, AccessEntry(principal, "change", "create_referral",
+                                  purpose or "make a referral", request_id_of(request)),
+        answer=(claim, created) if claim is not None else None)
+    if not written:
+        assert claim is not None
+        return await idempotency.replay(session, claim)  # another request claimed the key
+    return created.to_response()
 
 
 @router.get("/v1/referrals/{referral_id}", response_model=ReferralRead)
@@ -124,7 +137,7 @@ SummaryPage = Page[ReferralSummary]
 
 @router.get("/v1/referrals", response_model=SummaryPage)
 async def list_referrals(
-    session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep, page: PageQuery,
+    session: ReadingSessionDep, principal: CurrentPrincipal, settings: SettingsDep, page: PageQuery,
     school_urn: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
     zone_id: uuid.UUID | None = None,
     status: Annotated[list[ReferralStatus] | None, Query()] = None,
@@ -134,7 +147,7 @@ async def list_referrals(
     created_from: IsoDate | None = None,
     created_to: IsoDate | None = None,
     overdue: bool | None = None,
-) -> SummaryPage:
+) -> Response:
     """Referrals the caller may see, newest first, without any child's identity."""
     require_any_role(principal, READ_ROLES)
     scope = await scope_of(session, principal)
@@ -150,48 +163,49 @@ async def list_referrals(
         created_before=(datetime.combine(created_to + timedelta(days=1), time(), tz)
                         if created_to else None),
         overdue=overdue)
-    rows, next_cursor = await referral_page(session, scope, filters, page, today=today)
-    return SummaryPage(items=referral_summaries(rows, today), next_cursor=next_cursor)
+    # PostgreSQL writes the page as SummaryPage's JSON (the documented model above).
+    content = await referral_page(session, scope, filters, page, today=today)
+    return Response(content, media_type="application/json")
 
 
 @router.put("/v1/referrals/{referral_id}", response_model=ReferralRead)
 async def amend_referral(referral_id: uuid.UUID, body: ReferralDetails, if_match: IfMatch,
-                         request: Request, response: Response, session: SessionDep,
-                         principal: CurrentPrincipal, settings: SettingsDep,
-                         purpose: PurposeDep) -> ReferralRead:
+                         request: Request, response: Response,
+                         session: OneStatementSessionDep, principal: CurrentPrincipal,
+                         settings: SettingsDep, purpose: PurposeDep) -> ReferralRead:
     """Replace a draft's details (only while it is a draft)."""
-    loaded = await guarded(session, principal, referral_id, Act.DRAFT, for_update=True)
+    loaded = await guarded(session, principal, referral_id, Act.DRAFT)
     check_if_match(if_match, loaded.row.version)
-    await service.amend_draft(session, settings, loaded, body)
-    await log_access(session, principal, action="change", operation="amend_referral",
-                     purpose=purpose or "amend a draft referral", referral=loaded.row,
-                     request_id=request_id_of(request))
+    await service.amend_draft(session, settings, loaded, body, AccessEntry(
+        principal, "change", "amend_referral", purpose or "amend a draft referral",
+        request_id_of(request)))
     return reply(response, loaded, settings)
 
 
 # ------------------------------------------------------------------------------ transitions
 
 
-async def transition(request: Request, response: Response, session: SessionDep,
+async def transition(request: Request, response: Response, session: OneStatementSessionDep,
                      principal: Principal, settings: SettingsDep, referral_id: uuid.UUID,
                      if_match: str, act: Act, operation: str, purpose: str | None,
                      step: Callable[[Referral], ReferralChange],
                      context: RequestContext | None = None) -> ReferralRead:
-    loaded = await guarded(session, principal, referral_id, act, for_update=True)
+    loaded = await guarded(session, principal, referral_id, act)
     check_if_match(if_match, loaded.row.version)
     change = step(loaded.referral)
-    await service.apply_change(session, settings, loaded, change,
-                               context or RequestContext(traceparent=traceparent_of(request)))
-    await log_access(session, principal, action="change", operation=operation,
-                     purpose=purpose or operation.replace("_", " "), referral=loaded.row,
-                     request_id=request_id_of(request))
+    await service.apply_change(
+        session, settings, loaded, change,
+        context or RequestContext(traceparent=traceparent_of(request)),
+        access=AccessEntry(principal, "change", operation,
+                           purpose or operation.replace("_", " "), request_id_of(request)))
     return reply(response, loaded, settings, change.referral)
 
 
 @router.post("/v1/referrals/{referral_id}/submit", response_model=ReferralRead)
 async def submit_referral(referral_id: uuid.UUID, if_match: IfMatch, request: Request,
-                          response: Response, session: SessionDep, principal: CurrentPrincipal,
-                          settings: SettingsDep, purpose: PurposeDep) -> ReferralRead:
+                          response: Response, session: OneStatementSessionDep,
+                          principal: CurrentPrincipal, settings: SettingsDep,
+                          purpose: PurposeDep) -> ReferralRead:
     """Submit a draft to the Team Around the School; triage falls due in working days."""
     policy = settings.referral_policy()
     return await transition(
@@ -202,7 +216,7 @@ async def submit_referral(referral_id: uuid.UUID, if_match: IfMatch, request: Re
 
 @router.post("/v1/referrals/{referral_id}/triage", response_model=ReferralRead)
 async def triage_referral(referral_id: uuid.UUID, if_match: IfMatch, request: Request,
-                          response: Response, session: SessionDep, principal: CurrentPrincipal,
+                          response: Response, session: OneStatementSessionDep, principal: CurrentPrincipal,
                           settings: SettingsDep, purpose: PurposeDep,
                           body: TriageIn | None = None) -> ReferralRead:
     """Record that a practitioner has triaged the submitted referral."""
@@ -216,9 +230,9 @@ async def triage_referral(referral_id: uuid.UUID, if_match: IfMatch, request: Re
 
 @router.post("/v1/referrals/{referral_id}/accept", response_model=ReferralRead)
 async def accept_referral(referral_id: uuid.UUID, body: AcceptIn, if_match: IfMatch,
-                          request: Request, response: Response, session: SessionDep,
-                          principal: CurrentPrincipal, settings: SettingsDep,
-                          purpose: PurposeDep) -> ReferralRead:
+                          request: Request, response: Response,
+                          session: OneStatementSessionDep, principal: CurrentPrincipal,
+                          settings: SettingsDep, purpose: PurposeDep) -> ReferralRead:
     """Accept a triaged referral with the support plan TAS agreed."""
     p = body.support_plan
     plan = SupportPlan(level=p.level, focus=p.focus, actions=tuple(p.actions),
@@ -233,7 +247,7 @@ async def accept_referral(referral_id: uuid.UUID, body: AcceptIn, if_match: IfMa
 
 @router.post("/v1/referrals/{referral_id}/start-support", response_model=ReferralRead)
 async def start_referral_support(referral_id: uuid.UUID, if_match: IfMatch, request: Request,
-                                 response: Response, session: SessionDep,
+                                 response: Response, session: OneStatementSessionDep,
                                  principal: CurrentPrincipal, settings: SettingsDep,
                                  purpose: PurposeDep) -> ReferralRead:
     """Record that the agreed support has started."""
@@ -245,9 +259,9 @@ async def start_referral_support(referral_id: uuid.UUID, if_match: IfMatch, requ
 
 @router.post("/v1/referrals/{referral_id}/close", response_model=ReferralRead)
 async def close_referral(referral_id: uuid.UUID, body: CloseIn, if_match: IfMatch,
-                         request: Request, response: Response, session: SessionDep,
-                         principal: CurrentPrincipal, settings: SettingsDep,
-                         purpose: PurposeDep) -> ReferralRead:
+                         request: Request, response: Response,
+                         session: OneStatementSessionDep, principal: CurrentPrincipal,
+                         settings: SettingsDep, purpose: PurposeDep) -> ReferralRead:
     """Close a referral in support with its outcome."""
     return await transition(
         request, response, session, principal, settings, referral_id, if_match, Act.TRIAGE,
@@ -257,9 +271,9 @@ async def close_referral(referral_id: uuid.UUID, body: CloseIn, if_match: IfMatc
 
 @router.post("/v1/referrals/{referral_id}/decline", response_model=ReferralRead)
 async def decline_referral(referral_id: uuid.UUID, body: DeclineIn, if_match: IfMatch,
-                           request: Request, response: Response, session: SessionDep,
-                           principal: CurrentPrincipal, settings: SettingsDep,
-                           purpose: PurposeDep) -> ReferralRead:
+                           request: Request, response: Response,
+                           session: OneStatementSessionDep, principal: CurrentPrincipal,
+                           settings: SettingsDep, purpose: PurposeDep) -> ReferralRead:
     """TAS declines a submitted or triaged referral, with a reason."""
     return await transition(
         request, response, session, principal, settings, referral_id, if_match, Act.TRIAGE,
@@ -269,9 +283,9 @@ async def decline_referral(referral_id: uuid.UUID, body: DeclineIn, if_match: If
 
 @router.post("/v1/referrals/{referral_id}/withdraw", response_model=ReferralRead)
 async def withdraw_referral(referral_id: uuid.UUID, body: WithdrawIn, if_match: IfMatch,
-                            request: Request, response: Response, session: SessionDep,
-                            principal: CurrentPrincipal, settings: SettingsDep,
-                            purpose: PurposeDep) -> ReferralRead:
+                            request: Request, response: Response,
+                            session: OneStatementSessionDep, principal: CurrentPrincipal,
+                            settings: SettingsDep, purpose: PurposeDep) -> ReferralRead:
     """The school (or a local authority admin) withdraws a referral not yet in support."""
     by = (WithdrawnBy.LOCAL_AUTHORITY if principal.has_role(Role.la_admin)
           else WithdrawnBy.SCHOOL)

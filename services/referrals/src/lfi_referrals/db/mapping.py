@@ -95,8 +95,9 @@ def write_subject(row: ReferralRow, subject: ReferralSubject) -> None:
         row.year_groups = [subject.year_group.value]
         row.sen_provision = subject.sen_provision.value
         row.primary_need = subject.primary_need.value if subject.primary_need else None
-        # The secondary need (service-only) is added by the service after this.
-        row.needs = [row.primary_need] if row.primary_need else []
+        # The secondary need is service-only: kept as stored (the service sets it on a create
+        # or an amendment), so a transition does not drop it from the needs filtered on.
+        row.needs = [need for need in (row.primary_need, row.secondary_need) if need]
         row.cohort_description = None
         row.cohort_pupil_count = None
     elif isinstance(subject, CohortSubject):

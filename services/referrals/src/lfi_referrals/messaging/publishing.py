@@ -1,5 +1,6 @@
 """The referral's domain events as the published contracts (``lfi_contracts.referrals``),
-written to the outbox in the caller's transaction.
+written to the outbox in the caller's transaction (a referral's change: by the very statement
+that stores the change, see :func:`referral_event_parameters`).
 
 Every event carries codes and opaque ids only: never a name, date of birth, UPN or free text.
 The envelope's correlation id is the referral's id (the journey's id across services).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +21,8 @@ from lfi_referrals.domain import events as domain
 from lfi_referrals.domain.referral import Referral
 from lfi_referrals.domain.subjects import ChildSubject, CohortSubject
 from lfi_referrals.domain.support import PlacementPriority
-from lfi_shared.messaging import EventContract, record_event
+from lfi_shared.messaging import EventContract, EventToRecord, record_event
+from lfi_shared.messaging.outbox import outbox_parameters
 from lfi_shared.settings import ServiceSettings
 
 SOURCE = "/lfi/referrals"
@@ -112,11 +115,16 @@ async def publish(session: AsyncSession, settings: ServiceSettings, contract: Ev
                        traceparent=traceparent, source=SOURCE)
 
 
-async def publish_referral_events(session: AsyncSession, settings: ServiceSettings,
-                                  referral: Referral, events: tuple[domain.ReferralEvent, ...],
-                                  context: RequestContext) -> None:
-    """Write each domain event of a transition on ``referral`` to the outbox."""
-    for event in events:
-        await publish(session, settings, to_contract(event, referral, context),
-                      subject=str(referral.id), correlation_id=referral.id,
-                      traceparent=context.traceparent)
+def referral_event_parameters(settings: ServiceSettings, referral: Referral,
+                              events: tuple[domain.ReferralEvent, ...],
+                              context: RequestContext) -> dict[str, Any]:
+    """The outbox parameters (:func:`lfi_shared.messaging.outbox.outbox_parameters`) of each
+    domain event of a change on ``referral``, in order, for a statement that writes the change
+    and its events together (no events: no outbox row)."""
+    subject = str(referral.id)
+    _, parameters = outbox_parameters(
+        platform.messaging, settings,
+        [EventToRecord(to_contract(event, referral, context), subject, subject)
+         for event in events],
+        traceparent=context.traceparent, source=SOURCE)
+    return parameters

@@ -1,9 +1,11 @@
 """The referral list's query: one statement per combination of filters, built once.
 
 A list request only binds its values (the caller's schools and zones, the filters, the page):
-no statement is assembled per request and SQLAlchemy reuses the compiled SQL. The rows are
-plain columns (:data:`~lfi_referrals.service.views.SUMMARY_COLUMNS`), never ORM entities: a
-page is read, not changed, and carries no child's identity.
+no statement is assembled per request and SQLAlchemy reuses the compiled SQL. PostgreSQL
+writes the page's JSON itself (:data:`SUMMARY_JSON`, each item as
+:class:`~lfi_referrals.schemas.referrals.ReferralSummary` is written), so the service neither
+decodes nor serialises a row: a page is read, not changed, and carries no child's identity
+(only the columns of :data:`~lfi_referrals.service.views.SUMMARY_COLUMNS` are written).
 """
 
 from __future__ import annotations
@@ -14,7 +16,24 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Text, Uuid, and_, any_, bindparam, false, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Numeric,
+    Text,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +41,83 @@ from lfi_referrals.access import Scope
 from lfi_referrals.db.models import ReferralRow, table_of
 from lfi_referrals.domain.lifecycle import ReferralStatus
 from lfi_referrals.service.views import SUMMARY_COLUMNS
-from lfi_shared.http.pagination import KeysetQuery, PageParams
+from lfi_shared.http.pagination import (
+    KeysetJsonQuery,
+    PageParams,
+    json_bool,
+    json_date,
+    json_datetime,
+    json_number,
+    json_object,
+    json_string,
+    json_text_array,
+    json_uuid,
+    sql_text,
+)
 
 _REFERRALS = table_of(ReferralRow)
+_TODAY = bindparam("today", type_=Date)
+
+
+def _overdue() -> ColumnElement[bool]:
+    """Triage is overdue on ``today`` (as :func:`~lfi_referrals.service.views.is_overdue`)."""
+    c = _REFERRALS.c
+    return and_(c.status == ReferralStatus.SUBMITTED.value, c.triage_due_on < _TODAY)
+
+
+def _member(document: ColumnElement[Any], name: str) -> ColumnElement[str]:
+    """A member of a JSONB column as it is stored (JSON text), ``null`` when absent."""
+    return func.coalesce(cast(document.op("->")(sql_text(name)), Text), sql_text("null"))
+
+
+def _stored_datetime(document: ColumnElement[Any], name: str) -> ColumnElement[str]:
+    """A datetime stored as Python's ``isoformat()`` text, written as pydantic writes it
+    once read back (the same digits; a zero offset as ``Z``)."""
+    text = document.op("->>")(sql_text(name))
+    return json_string(func.regexp_replace(text, sql_text("[+]00:00$"), sql_text("Z")))
+
+
+def _shown(document: ColumnElement[Any], members: list[tuple[str, ColumnElement[str]]]
+           ) -> ColumnElement[str]:
+    """An outcome shown (a JSON object), else ``null`` (nothing stored)."""
+    return case((func.jsonb_typeof(document) == sql_text("object"), json_object(members)),
+                else_=sql_text("null"))
+
+
+def _summary_json() -> ColumnElement[str]:
+    # Only the columns a summary shows: a name outside SUMMARY_COLUMNS fails here, at import.
+    c = {column.key: column for column in SUMMARY_COLUMNS}
+    p, f = c["shown_placement"], c["shown_funding"]
+    # pounds_of: the pence as pounds, two decimals.
+    pence = cast(f.op("->>")(sql_text("awarded_pence")), Numeric)
+    placement = _shown(p, [
+        ("status", _member(p, "status")), ("request_id", _member(p, "request_id")),
+        ("provision_id", _member(p, "provision_id")), ("starts_on", _member(p, "starts_on")),
+        ("ends_on", _member(p, "ends_on")), ("end_reason", _member(p, "end_reason")),
+        ("as_of", _stored_datetime(p, "as_of"))])
+    funding = _shown(f, [
+        ("status", _member(f, "status")), ("application_id", _member(f, "application_id")),
+        ("amount_awarded", json_string(cast(func.round(
+            pence / literal_column("100", Numeric), literal_column("2", Integer)), Text))),
+        ("as_of", _stored_datetime(f, "as_of"))])
+    return json_object([
+        ("id", json_uuid(c["id"])), ("school_urn", json_string(c["school_urn"])),
+        ("zone_id", json_uuid(c["zone_id"])), ("subject_kind", json_string(c["subject_kind"])),
+        ("status", json_string(c["status"])), ("child_id", json_uuid(c["child_id"])),
+        ("year_groups", json_text_array(c["year_groups"])),
+        ("needs", json_text_array(c["needs"])),
+        ("support_requested", json_text_array(c["support_requested"])),
+        ("submitted_at", json_datetime(c["submitted_at"])),
+        ("triage_due_on", json_date(c["triage_due_on"])), ("overdue", json_bool(_overdue())),
+        ("assigned_practitioner_id", json_uuid(c["assigned_practitioner_id"])),
+        ("shown", json_object([("placement", placement), ("funding", funding)])),
+        ("created_at", json_datetime(c["created_at"])),
+        ("updated_at", json_datetime(c["updated_at"])), ("version", json_number(c["version"]))])
+
+
+SUMMARY_JSON = _summary_json()
+"""The JSON of a :class:`~lfi_referrals.schemas.referrals.ReferralSummary` of a referral, as
+pydantic writes it (``overdue`` on the bound ``today``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +147,7 @@ def _shape(scope: Scope, f: ReferralFilters) -> _Shape:
 
 
 @lru_cache(maxsize=256)
-def _query(shape: _Shape) -> KeysetQuery:
+def _query(shape: _Shape) -> KeysetJsonQuery:
     (everything, by_urn, by_zone, school, zone, statuses, kind, need, year, created_from,
      created_before, overdue) = shape
     c = _REFERRALS.c
@@ -84,17 +177,15 @@ def _query(shape: _Shape) -> KeysetQuery:
     if created_before:
         conditions.append(c.created_at < bindparam("created_before"))
     if overdue is not None:
-        late = and_(c.status == ReferralStatus.SUBMITTED.value,
-                    c.triage_due_on < bindparam("today"))
-        conditions.append(late if overdue else ~late)
-    return KeysetQuery(select(*SUMMARY_COLUMNS).where(*conditions), [c.created_at, c.id],
-                       descending=True)
+        conditions.append(_overdue() if overdue else ~_overdue())
+    return KeysetJsonQuery(select(c.id).where(*conditions), [c.created_at, c.id], SUMMARY_JSON,
+                           descending=True)
 
 
 async def referral_page(session: AsyncSession, scope: Scope, filters: ReferralFilters,
-                        page: PageParams, *, today: date) -> tuple[list[Any], str | None]:
-    """The page of referrals ``scope`` sees that match ``filters``, newest first, and the next
-    page's cursor.
+                        page: PageParams, *, today: date) -> bytes:
+    """The JSON of the page of referrals ``scope`` sees that match ``filters``, newest first
+    (a :class:`~lfi_shared.http.pagination.Page` of summaries, with the next page's cursor).
 
     Raises:
         InvalidRequest: the cursor is not one this list gave out.
@@ -107,4 +198,4 @@ async def referral_page(session: AsyncSession, scope: Scope, filters: ReferralFi
         "created_from": f.created_from, "created_before": f.created_before, "today": today,
     }
     query = _query(_shape(scope, f))
-    return await query.page(session, page, values)
+    return await query.page_json(session, page, values)

@@ -1,4 +1,5 @@
-"""Referral use cases: load → domain → persist → outbox. Flush, never commit.
+"""Referral use cases: load → domain → persist → outbox. Never commit: the request's session
+does (or, for a change written with one statement, that statement commits on its own).
 
 Decisions where the design is silent:
 
@@ -18,15 +19,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lfi_referrals.access import ACCESS_LOGGED, AccessEntry, access_logged_if
 from lfi_referrals.db.mapping import referral_from_rows, write_referral
 from lfi_referrals.db.models import (
     Element3ReviewRow,
     PlacementRequestRow,
     ReferralRow,
     School,
+    platform,
     table_of,
 )
 from lfi_referrals.domain import referral as domain
@@ -44,7 +47,7 @@ from lfi_referrals.domain.subjects import (
     WholeSchoolSubject,
 )
 from lfi_referrals.domain.support import ParentalAgreement, PlacementPriority
-from lfi_referrals.messaging.publishing import RequestContext, publish_referral_events
+from lfi_referrals.messaging.publishing import RequestContext, referral_event_parameters
 from lfi_referrals.schemas.referrals import (
     Element3ReviewIn,
     ParentalAgreementIn,
@@ -54,9 +57,14 @@ from lfi_referrals.schemas.referrals import (
 )
 from lfi_referrals.settings import Settings
 from lfi_shared.auth.principal import Principal
-from lfi_shared.http.problems import FieldError, InvalidRequest, NotFound
+from lfi_shared.http.concurrency import etag_for
+from lfi_shared.http.idempotency import CreatedResponse, IdempotencyClaim, IdempotencyStore
+from lfi_shared.http.problems import FieldError, InvalidRequest, NotFound, PreconditionFailed
+from lfi_shared.messaging.outbox import notify_relay, recording_cte
 
 NOT_FOUND = "No referral with this id."
+IDEMPOTENCY = IdempotencyStore(platform.idempotency)
+"""The service's idempotent creates (``idempotency_keys``)."""
 _ = MIN_COHORT_PUPILS  # the cohort rule lives in the domain
 
 
@@ -121,7 +129,11 @@ def _agreement(body: ParentalAgreementIn | None) -> ParentalAgreement | None:
 
 
 _REFERRALS = table_of(ReferralRow)
-_INSERT_REFERRAL = insert(_REFERRALS)
+# Every column as a parameter named ``referral_<column>``: the statements below write a whole
+# row (see :func:`_row_parameters`), with other rows riding on them as CTEs.
+_ROW_VALUES = {column.key: bindparam(f"referral_{column.key}", type_=column.type)
+               for column in _REFERRALS.columns}
+_INSERT_REFERRAL = insert(_REFERRALS).values(_ROW_VALUES)
 _CHILD_ID_OF_UPN = (
     select(_REFERRALS.c.child_id)
     .where(_REFERRALS.c.child_upn == bindparam("upn"), _REFERRALS.c.child_id.is_not(None),
@@ -191,8 +203,8 @@ def _write_service_columns(row: ReferralRow, body: ReferralDetails) -> None:
     """The columns the domain does not model."""
     child = body.child
     row.secondary_need = child.secondary_need.value if child and child.secondary_need else None
-    if child is not None and row.secondary_need:
-        row.needs = [*row.needs, row.secondary_need]
+    if child is not None:
+        row.needs = [need for need in (row.primary_need, row.secondary_need) if need]
     row.exclusions = [
         {"kind": e.kind.value, "start_on": e.start_on.isoformat(),
          "school_days": str(e.school_days) if e.school_days is not None else None}
@@ -234,38 +246,49 @@ def _unknown_school() -> InvalidRequest:
 
 @dataclass(frozen=True, slots=True)
 class DraftContext:
-    """What a new referral needs to know first: its school, and the id its child (if a child
-    referral) already has from an earlier referral."""
+    """What a new referral needs to know first: its school, the id its child (if a child
+    referral) already has from an earlier referral, and what is stored for the create's
+    idempotency key (``None``: nothing, or no key)."""
 
     school: SchoolRef
     known_child_id: uuid.UUID | None
+    stored_answer: dict[str, Any] | None = None
 
 
-# The school and the child's id in one statement: a create makes one round trip fewer.
+# The school and the child's id in one statement: a create makes one round trip fewer; with
+# an Idempotency-Key, what is stored for the key comes with them.
 _DRAFT_CONTEXT = select(
     _SCHOOLS.c.urn, _SCHOOLS.c.zone_id,
     _CHILD_ID_OF_UPN.scalar_subquery().label("known_child_id"),
 ).where(_SCHOOLS.c.urn == bindparam("urn"))
+_DRAFT_CONTEXT_OF_KEY = IDEMPOTENCY.with_stored_answer(_DRAFT_CONTEXT)
 
 
-async def draft_context(session: AsyncSession, body: ReferralCreate) -> DraftContext:
-    """The school ``body`` refers from, and the id its child already has (or ``None``).
+async def draft_context(session: AsyncSession, body: ReferralCreate,
+                        claim: IdempotencyClaim | None = None) -> DraftContext:
+    """The school ``body`` refers from, the id its child already has (or ``None``), and with
+    a ``claim``, what is stored for its key.
 
     Raises:
         InvalidRequest: no such school on the register.
     """
     upn = body.child.upn if body.child is not None else None
-    found = (await session.execute(_DRAFT_CONTEXT, {"urn": body.school_urn, "upn": upn})
-             ).one_or_none()
+    parameters: dict[str, Any] = {"urn": body.school_urn, "upn": upn}
+    if claim is None:
+        found = (await session.execute(_DRAFT_CONTEXT, parameters)).one_or_none()
+    else:
+        found = (await session.execute(_DRAFT_CONTEXT_OF_KEY,
+                                       parameters | claim.parameters())).one_or_none()
     if found is None:
         raise _unknown_school()
     return DraftContext(school=SchoolRef(urn=found.urn, zone_id=found.zone_id),
-                        known_child_id=found.known_child_id)
+                        known_child_id=found.known_child_id,
+                        stored_answer=found.idempotency_answer if claim is not None else None)
 
 
-async def create_draft(session: AsyncSession, settings: Settings, principal: Principal,
-                       body: ReferralCreate, *, context: DraftContext) -> ReferralRow:
-    """Start a draft referral of the school's (no event: a draft is the school's own).
+def draft_row(settings: Settings, principal: Principal, body: ReferralCreate, *,
+              context: DraftContext) -> ReferralRow:
+    """The row of a new draft referral of the school's (not written yet).
 
     Raises:
         InvalidReferral: the content breaks a rule (each field named).
@@ -280,16 +303,60 @@ async def create_draft(session: AsyncSession, settings: Settings, principal: Pri
                       year_groups=[], support_requested=[], updated_at=at)
     write_referral(row, change.referral)
     _write_service_columns(row, body)
-    # One plain INSERT of every column: nothing else in the request changes the new referral,
-    # so the unit of work would track it for nothing (and its flush costs more than the
-    # statement). The row object stays outside the session, a record of what was written.
-    await session.execute(_INSERT_REFERRAL,
-                          {column.key: getattr(row, column.key) for column in _REFERRALS.columns})
+    return row
+
+
+def _row_parameters(row: ReferralRow) -> dict[str, Any]:
+    """Every column of ``row`` as the parameters of :data:`_ROW_VALUES`."""
+    values = row.__dict__  # what the row holds, read without the instrumentation
+    return {f"referral_{key}": values[key] if key in values else getattr(row, key)
+            for key in _ROW_VALUES}
+
+
+# A draft is one INSERT with its access-log row riding on it; with an Idempotency-Key, both
+# ride on the statement claiming the key with its answer, and are written only if it claimed
+# it. One statement either way: the draft is written whole or not at all, even outside a
+# transaction. The unit of work is not used: nothing else in the request changes the new
+# referral, so it would track it for nothing (and its flush costs more than the statement).
+# The row object stays outside the session, a record of what was written.
+_INSERT_DRAFT = _INSERT_REFERRAL.add_cte(ACCESS_LOGGED)
+_INSERT_DRAFT_CLAIMING = IDEMPOTENCY.storing(
+    insert(_REFERRALS).from_select(list(_ROW_VALUES), select(*_ROW_VALUES.values())
+                                   .where(IDEMPOTENCY.claimed)).cte("new_referral"),
+    access_logged_if(IDEMPOTENCY.claimed))
+
+
+async def insert_draft(session: AsyncSession, row: ReferralRow, access: AccessEntry, *,
+                       answer: tuple[IdempotencyClaim, CreatedResponse] | None = None) -> bool:
+    """Write the draft ``row`` and its access-log row in one statement; with an ``answer``,
+    only if that statement claims the create's idempotency key (storing the answer with it).
+    Whether they were written (if not, another request claimed the key first)."""
+    parameters = _row_parameters(row) | access.parameters(row)
+    if answer is None:
+        await session.execute(_INSERT_DRAFT, parameters)
+        return True
+    claim, created = answer
+    stored = await session.execute(_INSERT_DRAFT_CLAIMING,
+                                   parameters | claim.answer_parameters(created))
+    return bool(stored.scalar_one())
+
+
+async def create_draft(session: AsyncSession, settings: Settings, principal: Principal,
+                       body: ReferralCreate, *, context: DraftContext,
+                       access: AccessEntry) -> ReferralRow:
+    """Start a draft referral of the school's (no event: a draft is the school's own), with
+    its access-log row.
+
+    Raises:
+        InvalidReferral: the content breaks a rule (each field named).
+    """
+    row = draft_row(settings, principal, body, context=context)
+    await insert_draft(session, row, access)
     return row
 
 
 async def amend_draft(session: AsyncSession, settings: Settings, loaded: LoadedReferral,
-                      body: ReferralDetails) -> None:
+                      body: ReferralDetails, access: AccessEntry) -> None:
     """Replace a draft's details.
 
     Raises:
@@ -302,19 +369,67 @@ async def amend_draft(session: AsyncSession, settings: Settings, loaded: LoadedR
     subject = _subject(body, settings, child_id)
     change = domain.amend_draft(current, details=_details(body, subject), at=now(),
                                 policy=settings.referral_policy())
-    await apply_change(session, settings, loaded, change, RequestContext())
-    _write_service_columns(loaded.row, body)
-    await session.flush()
+    await apply_change(session, settings, loaded, change, RequestContext(), access=access,
+                       details=body)
+
+
+# A change is one statement: the row's new version, guarded by the version it was loaded at,
+# and only if that was still the stored one, its events in the outbox (and the relay's
+# NOTIFY) and the access-log row. So the change is whole or not at all, even outside a
+# transaction, and without a row lock held between the load and the write. Every column but
+# the id is written, so that it is the same statement (prepared once per connection) for
+# every transition.
+_CHANGED = (
+    update(_REFERRALS)
+    .where(_REFERRALS.c.id == bindparam("referral_id"),
+           _REFERRALS.c.version == bindparam("loaded_version"))
+    .values({key: value for key, value in _ROW_VALUES.items() if key != "id"})
+    .returning(_REFERRALS.c.id)
+    .cte("changed")
+)
+_WAS_CHANGED = select(_CHANGED.c.id).exists()
+_STORE_CHANGE = select(
+    _WAS_CHANGED.label("changed"),
+    notify_relay(recording_cte(platform.messaging.outbox, only_if=_WAS_CHANGED))
+    .scalar_subquery().label("notified"),
+).add_cte(access_logged_if(_WAS_CHANGED))
+_STORED_VERSION = select(_REFERRALS.c.version).where(_REFERRALS.c.id == bindparam("referral_id"))
 
 
 async def apply_change(session: AsyncSession, settings: Settings, loaded: LoadedReferral,
-                       change: ReferralChange, context: RequestContext) -> None:
-    """Store a transition's result (a new version) and write its events to the outbox."""
-    write_referral(loaded.row, change.referral)
-    loaded.row.version += 1
-    loaded.row.updated_at = now()
-    await session.flush()
-    await publish_referral_events(session, settings, change.referral, change.events, context)
+                       change: ReferralChange, context: RequestContext, *,
+                       access: AccessEntry, details: ReferralDetails | None = None) -> None:
+    """Store a change's result (a new version), write its events to the outbox and its
+    access-log row, in one statement, if the stored referral is still the loaded version.
+    ``details`` are the service's own columns of an amended draft.
+
+    Raises:
+        PreconditionFailed: the referral changed since it was loaded (nothing is written; the
+            problem names the current ETag, as for a stale ``If-Match``).
+        NotFound: it is no longer there.
+    """
+    row = loaded.row
+    # The statement writes the row: the unit of work must not flush it again.
+    if row in session:
+        session.expunge(row)
+    loaded_version = row.version
+    write_referral(row, change.referral)
+    if details is not None:
+        _write_service_columns(row, details)
+    row.version = loaded_version + 1
+    row.updated_at = now()
+    parameters = (_row_parameters(row) | access.parameters(row)
+                  | referral_event_parameters(settings, change.referral, change.events, context))
+    parameters["loaded_version"] = loaded_version
+    if (await session.execute(_STORE_CHANGE, parameters)).one().changed:
+        return
+    # Another change was stored in between (only possible where the load took no row lock).
+    current = await session.scalar(_STORED_VERSION, {"referral_id": row.id})
+    if current is None:
+        raise NotFound(NOT_FOUND)
+    raise PreconditionFailed(
+        "The resource has changed since you read it; read it again and retry.",
+        extra={"current_etag": etag_for(current)})
 
 
 def assign_practitioner(loaded: LoadedReferral, practitioner_id: uuid.UUID) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import Row
 
 from lfi_referrals.db.mapping import referral_from_rows
@@ -48,11 +46,10 @@ SUMMARY_COLUMNS = tuple(_REFERRALS.c[name] for name in (
     "id", "school_urn", "zone_id", "subject_kind", "status", "child_id", "year_groups", "needs",
     "support_requested", "submitted_at", "triage_due_on", "assigned_practitioner_id",
     "shown_placement", "shown_funding", "created_at", "updated_at", "version"))
-"""The columns :func:`referral_summary` reads: a list selects these rows (plain columns of the
-table, not ORM entities), not whole referrals (no child's identity, exclusions or plan is
-loaded for a list)."""
+"""The columns :func:`referral_summary` reads, and the only ones the list writes
+(:data:`~lfi_referrals.service.referral_list.SUMMARY_JSON`): no child's identity, exclusions
+or plan is read for a list."""
 
-_SUMMARY_KEYS = tuple(column.key for column in SUMMARY_COLUMNS)
 _SUBMITTED = ReferralStatus.SUBMITTED.value
 _NOTHING_SHOWN = ShownOutcomesRead(placement=None, funding=None)
 
@@ -93,21 +90,6 @@ def _summary_fields(row: SummarySource, today: date) -> dict[str, Any]:
 def referral_summary(row: SummarySource, today: date) -> ReferralSummary:
     # One validation of plain values (enums, nested outcomes and all) in pydantic-core.
     return ReferralSummary.model_validate(_summary_fields(row, today))
-
-
-_SUMMARIES = TypeAdapter(list[ReferralSummary])
-
-
-def referral_summaries(rows: Sequence[Row[Any]], today: date) -> list[ReferralSummary]:
-    """:func:`referral_summary` of each row of :data:`SUMMARY_COLUMNS`, validated in one go."""
-    return _SUMMARIES.validate_python([_summary_values(row, today) for row in rows])
-
-
-def _summary_values(row: Row[Any], today: date) -> dict[str, Any]:
-    values = dict(zip(_SUMMARY_KEYS, row, strict=True))
-    values["overdue"] = is_overdue(row, today)
-    values["shown"] = _shown(row)
-    return values
 
 
 def _finished(at: object, code: str | None, note: str | None,
