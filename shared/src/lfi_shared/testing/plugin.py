@@ -47,6 +47,25 @@ def _admin_url() -> str:
     return os.environ.get("LFI_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _nothing_left_running() -> AsyncIterator[None]:
+    """At the end of the run, cancel what is still running on the shared event loop.
+
+    The event loop's own shutdown cancels its leftover tasks once and then waits for them
+    without a limit; a client task caught mid-reconnect to a NATS server that a fault test
+    stopped can take a second cancellation to end. Set up first, this is torn down last.
+    """
+    yield
+    current = asyncio.current_task()
+    for _ in range(100):
+        left = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+        if not left:
+            return
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=0.1)
+
+
 @pytest.fixture(scope="session")
 def run_id() -> str:
     """A short id naming this test session's database and NATS namespace."""
